@@ -1,0 +1,261 @@
+//! Engine configuration with documented defaults, validated at construction.
+
+use std::time::Duration;
+
+use crate::error::ConfigError;
+use crate::job::JobId;
+
+/// The largest duration any setting accepts: a hundred years. Larger values cannot be
+/// meaningfully added to a timestamp.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// How the engine paces itself. `Config::default()` is what production should run.
+///
+/// ```
+/// use std::time::Duration;
+/// use workspace_lifecycle::Config;
+///
+/// let config = Config {
+///     max_concurrent_actions: 32,
+///     ..Config::default()
+/// };
+/// assert!(config.validate().is_ok());
+///
+/// let bad = Config { lease: Duration::ZERO, ..Config::default() };
+/// assert_eq!(bad.validate().unwrap_err().to_string(), "lease must be greater than zero");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// How often the scheduler pages through every workspace. Default: 60 s (Coder's
+    /// autobuild poll interval). A service that changes a schedule can call
+    /// `reconcile_workspace` instead of waiting.
+    pub tick_interval: Duration,
+    /// Workspaces per page in a scheduler pass, and so per store round trip.
+    /// Default: 500.
+    pub page_size: usize,
+    /// The most start/stop calls one engine has in flight at once. Default: 16.
+    pub max_concurrent_actions: usize,
+    /// How long a claim is valid without renewal. Renewed every third of it while the
+    /// action runs; a crashed executor's jobs are taken over once it expires.
+    /// Default: 60 s.
+    pub lease: Duration,
+    /// The longest a single start/stop call may take; a call still running then is
+    /// dropped and counted as a failed attempt. Default: 5 min.
+    pub action_timeout: Duration,
+    /// Retries of failed actions. Default: see [`RetryPolicy`].
+    pub retry: RetryPolicy,
+    /// How long to wait before trying again when the workspace is mid-transition
+    /// (starting or stopping). Not a failure. Default: 15 s.
+    pub transition_retry: Duration,
+    /// The longest the executor sleeps without looking at the store, in case another
+    /// process added a job it was not told about. Default: 10 s.
+    pub poll_interval: Duration,
+    /// On shutdown, how long in-flight actions may run on before they are abandoned to
+    /// lease expiry. Default: 30 s.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            tick_interval: Duration::from_secs(60),
+            page_size: 500,
+            max_concurrent_actions: 16,
+            lease: Duration::from_secs(60),
+            action_timeout: Duration::from_secs(300),
+            retry: RetryPolicy::default(),
+            transition_retry: Duration::from_secs(15),
+            poll_interval: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Config {
+    /// Checks every field; the engine's constructor calls this.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the first field that is zero, above [`MAX_DURATION`], or
+    /// out of order with another (`retry.initial_backoff` must not exceed
+    /// `retry.max_backoff`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let durations = [
+            ("tick_interval", self.tick_interval),
+            ("lease", self.lease),
+            ("action_timeout", self.action_timeout),
+            ("transition_retry", self.transition_retry),
+            ("poll_interval", self.poll_interval),
+            ("shutdown_grace", self.shutdown_grace),
+            ("retry.initial_backoff", self.retry.initial_backoff),
+            ("retry.max_backoff", self.retry.max_backoff),
+        ];
+        for (field, value) in durations {
+            if value.is_zero() {
+                return Err(ConfigError::Zero { field });
+            }
+            if value > MAX_DURATION {
+                return Err(ConfigError::TooLarge {
+                    field,
+                    value,
+                    max: MAX_DURATION,
+                });
+            }
+        }
+        let counts = [
+            ("page_size", self.page_size),
+            ("max_concurrent_actions", self.max_concurrent_actions),
+            ("retry.max_attempts", self.retry.max_attempts as usize),
+        ];
+        for (field, value) in counts {
+            if value == 0 {
+                return Err(ConfigError::Zero { field });
+            }
+        }
+        if self.retry.initial_backoff > self.retry.max_backoff {
+            return Err(ConfigError::Order {
+                smaller: "retry.initial_backoff",
+                smaller_value: self.retry.initial_backoff,
+                larger: "retry.max_backoff",
+                larger_value: self.retry.max_backoff,
+            });
+        }
+        Ok(())
+    }
+
+    /// How often a running action renews its lease: a third of the lease, so two
+    /// renewals can fail before the claim expires.
+    pub fn lease_renewal(&self) -> Duration {
+        self.lease / 3
+    }
+}
+
+/// Retries of a failed start/stop: exponential backoff with jitter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all (the first included) before the job is completed with its error.
+    /// Default: 5.
+    pub max_attempts: u32,
+    /// The delay after the first failure. Default: 10 s.
+    pub initial_backoff: Duration,
+    /// The delay never grows past this. Default: 10 min.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(600),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retrying after the `failures`-th failed attempt (1-based):
+    /// `initial_backoff * 2^(failures-1)`, capped at `max_backoff`, of which the upper
+    /// half is jitter.
+    ///
+    /// The jitter is a hash of the job id and the failure count rather than a random
+    /// draw: it spreads the retries of jobs that failed together (what jitter is for)
+    /// while keeping a seeded run reproducible.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use uuid::Uuid;
+    /// use workspace_lifecycle::{JobId, RetryPolicy};
+    ///
+    /// let policy = RetryPolicy::default();
+    /// let job = JobId(Uuid::from_u128(7));
+    /// let first = policy.backoff(job, 1);
+    /// assert!(first >= Duration::from_secs(5) && first <= Duration::from_secs(10));
+    /// assert!(policy.backoff(job, 30) <= policy.max_backoff);
+    /// ```
+    pub fn backoff(&self, job: JobId, failures: u32) -> Duration {
+        let exponent = failures.saturating_sub(1).min(32);
+        let full = self
+            .initial_backoff
+            .saturating_mul(1u32 << exponent)
+            .min(self.max_backoff);
+        let half = full / 2;
+        let fraction = splitmix64(job.0.as_u64_pair().0 ^ job.0.as_u64_pair().1 ^ u64::from(failures));
+        // (fraction >> 11) is below 2^53, so the f64 is exact and in [0, 1).
+        let jitter = half.mul_f64((fraction >> 11) as f64 / (1u64 << 53) as f64);
+        full - half + jitter
+    }
+}
+
+/// SplitMix64: a fast, well-mixed 64-bit hash step.
+pub(crate) fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn default_config_is_valid() {
+        assert_eq!(Config::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn zero_and_huge_values_are_rejected_by_name() {
+        let c = Config {
+            max_concurrent_actions: 0,
+            ..Config::default()
+        };
+        assert_eq!(
+            c.validate(),
+            Err(ConfigError::Zero {
+                field: "max_concurrent_actions"
+            })
+        );
+        let c = Config {
+            action_timeout: Duration::MAX,
+            ..Config::default()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::TooLarge {
+                field: "action_timeout",
+                ..
+            })
+        ));
+        let c = Config {
+            retry: RetryPolicy {
+                initial_backoff: Duration::from_secs(60),
+                max_backoff: Duration::from_secs(1),
+                ..RetryPolicy::default()
+            },
+            ..Config::default()
+        };
+        assert!(matches!(c.validate(), Err(ConfigError::Order { .. })));
+    }
+
+    #[test]
+    fn backoff_grows_exponentially_within_jitter_bounds() {
+        let p = RetryPolicy::default();
+        for n in 1..=8u32 {
+            let full = (p.initial_backoff * 2u32.pow(n - 1)).min(p.max_backoff);
+            for id in 0..50u128 {
+                let d = p.backoff(JobId(Uuid::from_u128(id * 7919)), n);
+                assert!(d >= full / 2 && d <= full, "n={n} d={d:?} full={full:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn backoff_jitter_spreads_jobs() {
+        let p = RetryPolicy::default();
+        let distinct: std::collections::HashSet<_> = (0..100u128)
+            .map(|id| p.backoff(JobId(Uuid::from_u128(id)), 3))
+            .collect();
+        assert!(distinct.len() > 50);
+    }
+}

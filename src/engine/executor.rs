@@ -1,0 +1,675 @@
+//! The executor: claims due jobs and performs them.
+//!
+//! For each claimed job:
+//!
+//! 1. The claim (`started_at`, `attempt`, lease) is the store's `job_claim`.
+//! 2. Re-read the workspace; [`verdict`] decides from its data at that moment.
+//! 3. Already in the desired state: complete with a log line, no call.
+//! 4. Mid-transition: release the job to retry after `Config::transition_retry`.
+//! 5. Otherwise call start/stop. Success completes the job. An error is retried with
+//!    backoff until `RetryPolicy::max_attempts`, then the job completes with `error`.
+//! 6. Every step writes a job log line.
+//!
+//! While a job is held its lease is renewed every third of `Config::lease`; if a
+//! renewal finds the lease lost, the executor drops the job at once. Every write names
+//! the attempt, so a late write from a stale executor changes nothing.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::LifecycleEngine;
+use crate::clock::{add, Clock};
+use crate::error::{Error, StoreError, WorkspaceError};
+use crate::job::{Job, LogLine, Operation};
+use crate::store::{
+    JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams, JobLogInsertParams,
+    JobRenewLeaseParams, JobRetryParams, JobStore, NewJobLog,
+};
+use crate::workspace::{Readiness, Workspace, Workspaces};
+
+/// What a claimed job should do, judged from the workspace's data at that moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Call start (stop).
+    Act,
+    /// The workspace is already where the job would take it: complete, no call.
+    AlreadyDone(String),
+    /// Not now: release the job, to be claimed again at `until` at the earliest.
+    Defer {
+        /// Why, for the job's log.
+        reason: String,
+        /// The earliest time to try again, when the data names one.
+        until: Option<DateTime<Utc>>,
+    },
+    /// The data no longer calls for the job: cancel it.
+    Cancel {
+        /// Why, for the job's log.
+        reason: String,
+        /// The workspace's time moved: reconcile it now so its new job is created
+        /// without waiting for the next pass.
+        rescheduled: bool,
+    },
+}
+
+/// Executor step 2: what `job` should do, given the workspace as it is now (`None` if it
+/// no longer exists). The job acts only if the workspace's own data still calls for
+/// exactly this occurrence: its time for the operation is still the job's deadline, is
+/// due at `now`, and its state is one the operation applies to.
+///
+/// ```
+/// use workspace_lifecycle::executor::{verdict, Verdict};
+/// # use workspace_lifecycle::*;
+/// # let job = |deadline| Job { id: JobId(uuid::Uuid::nil()), created_at: deadline,
+/// #     updated_at: deadline, started_at: Some(deadline), cancelled_at: None,
+/// #     completed_at: None, error: None, workspace_id: WorkspaceId(uuid::Uuid::nil()),
+/// #     operation: Operation::Stop, deadline, run_at: deadline, attempt: 1,
+/// #     failed_attempts: 0, lease_expires_at: None, claimed_by: None };
+/// let at = "2026-01-05T18:00:00Z".parse().unwrap();
+/// let mut ws = Workspace {
+///     auto_stop_at: Some(at),
+///     ..Workspace::new(WorkspaceId(uuid::Uuid::nil()), WorkspaceState::Running)
+/// };
+/// assert_eq!(verdict(&job(at), Some(&ws), at), Verdict::Act);
+/// ws.state = WorkspaceState::Stopped;
+/// assert!(matches!(verdict(&job(at), Some(&ws), at), Verdict::AlreadyDone(_)));
+/// ws.auto_stop_at = None;
+/// assert!(matches!(verdict(&job(at), Some(&ws), at), Verdict::Cancel { .. }));
+/// ```
+pub fn verdict(job: &Job, workspace: Option<&Workspace>, now: DateTime<Utc>) -> Verdict {
+    let op = job.operation;
+    let Some(ws) = workspace else {
+        return Verdict::Cancel {
+            reason: "cancelled: the workspace no longer exists".into(),
+            rescheduled: false,
+        };
+    };
+    let Some(at) = ws.scheduled_at(op) else {
+        return Verdict::Cancel {
+            reason: format!("cancelled: the workspace no longer has an auto-{op} time"),
+            rescheduled: false,
+        };
+    };
+    if at != job.deadline {
+        return Verdict::Cancel {
+            reason: format!(
+                "cancelled: the workspace's auto-{op} time moved from {} to {}; a new job follows",
+                job.deadline.to_rfc3339(),
+                at.to_rfc3339()
+            ),
+            rescheduled: true,
+        };
+    }
+    if at > now {
+        // Only reachable if the clock went back after the claim; never act early.
+        return Verdict::Defer {
+            reason: format!("deferred: not due until {}", at.to_rfc3339()),
+            until: Some(at),
+        };
+    }
+    match ws.readiness(op) {
+        Readiness::Act => Verdict::Act,
+        Readiness::AlreadyDone => Verdict::AlreadyDone(format!(
+            "completed without a call: the workspace is already {}",
+            ws.state
+        )),
+        Readiness::InTransition => Verdict::Defer {
+            reason: format!("deferred: the workspace is {}; trying again shortly", ws.state),
+            until: None,
+        },
+        Readiness::NotApplicable => Verdict::Cancel {
+            reason: format!(
+                "cancelled: the workspace is {}; auto-{op} does not act on it",
+                ws.state
+            ),
+            rescheduled: false,
+        },
+    }
+}
+
+/// What an executor pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecuteReport {
+    /// Jobs whose expired lease was taken back.
+    pub rescued: usize,
+    /// Jobs claimed.
+    pub claimed: usize,
+    /// Successful start calls.
+    pub started: usize,
+    /// Successful stop calls.
+    pub stopped: usize,
+    /// Jobs completed without a call, the workspace being there already.
+    pub already_done: usize,
+    /// Jobs cancelled because the workspace's data no longer called for them.
+    pub cancelled: usize,
+    /// Jobs released because the workspace was mid-transition.
+    pub deferred: usize,
+    /// Failed attempts released for a retry.
+    pub retried: usize,
+    /// Jobs completed with an error after their last attempt.
+    pub failed: usize,
+    /// Jobs dropped because their lease was lost to another executor.
+    pub lease_lost: usize,
+    /// Jobs left to lease expiry by a store error (they are rescued later).
+    pub errors: usize,
+}
+
+impl ExecuteReport {
+    /// Adds another report's counts to this one.
+    pub fn add(&mut self, other: &ExecuteReport) {
+        self.rescued += other.rescued;
+        self.claimed += other.claimed;
+        self.started += other.started;
+        self.stopped += other.stopped;
+        self.already_done += other.already_done;
+        self.cancelled += other.cancelled;
+        self.deferred += other.deferred;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        self.lease_lost += other.lease_lost;
+        self.errors += other.errors;
+    }
+}
+
+/// Runs an adapter call under `Config::action_timeout` (on the engine's clock), turning
+/// a panic into [`WorkspaceError::Panicked`].
+pub(super) async fn call_adapter<'a, S, C, W, T>(
+    engine: &LifecycleEngine<S, C, W>,
+    call: Pin<Box<dyn Future<Output = Result<T, WorkspaceError>> + Send + 'a>>,
+    operation: &'static str,
+) -> Result<T, WorkspaceError>
+where
+    S: JobStore,
+    C: Clock,
+    W: Workspaces,
+{
+    let clock = &engine.inner.clock;
+    let timeout = engine.inner.config.action_timeout;
+    let deadline = add(clock.now(), timeout);
+    tokio::select! {
+        biased;
+        result = CatchUnwind(call) => result.unwrap_or_else(|message| Err(WorkspaceError::Panicked(message))),
+        _ = clock.sleep_until(deadline) => Err(WorkspaceError::TimedOut {
+            operation,
+            after: timeout,
+        }),
+    }
+}
+
+/// Polls a boxed future, catching a panic as its message.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut self.0).poll(cx))) {
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_owned()))),
+        }
+    }
+}
+
+/// How one held job ended, from the executor's side.
+enum Outcome {
+    Done(ExecuteReport),
+    LeaseLost,
+}
+
+impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
+    /// One executor pass: takes back expired leases, claims every job due at the
+    /// clock's now (as many at once as `Config::max_concurrent_actions` allows),
+    /// performs them, and returns when all are done. Jobs that become claimable while
+    /// the pass runs (a same-workspace job freed, the clock moved) are claimed too.
+    ///
+    /// # Errors
+    ///
+    /// A store error in the rescue or a claim ends the pass after the jobs already
+    /// claimed are done. Errors while performing a job never fail the pass: they are
+    /// counted in the report and the job is retried or rescued.
+    pub async fn execute_due(&self) -> Result<ExecuteReport, Error> {
+        let mut report = ExecuteReport::default();
+        let mut tasks = JoinSet::new();
+        let result = self.execute_loop(&mut tasks, &mut report).await;
+        while let Some(done) = tasks.join_next().await {
+            merge(&mut report, done);
+        }
+        result.map(|()| report)
+    }
+
+    async fn execute_loop(
+        &self,
+        tasks: &mut JoinSet<ExecuteReport>,
+        report: &mut ExecuteReport,
+    ) -> Result<(), Error> {
+        self.rescue(report).await?;
+        loop {
+            if self.claim_and_spawn(tasks, report).await? > 0 {
+                continue;
+            }
+            match tasks.join_next().await {
+                Some(done) => merge(report, done),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Takes back jobs whose lease expired, logging on each who lost it.
+    async fn rescue(&self, report: &mut ExecuteReport) -> Result<(), StoreError> {
+        let store = &self.inner.store;
+        let now = self.inner.clock.now();
+        let rescued = store.job_rescue(now).await?;
+        if rescued.is_empty() {
+            return Ok(());
+        }
+        report.rescued += rescued.len();
+        let logs = rescued
+            .iter()
+            .map(|job| {
+                tracing::info!(job_id = %job.id, attempt = job.attempt, "lease expired; job rescued");
+                NewJobLog {
+                    job_id: job.id,
+                    attempt: None,
+                    line: LogLine::warn(format!(
+                        "rescued: attempt {} by executor {} let its lease expire at {}; the job is due again",
+                        job.attempt,
+                        job.claimed_by.map(|e| e.to_string()).unwrap_or_default(),
+                        job.lease_expires_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+                    )),
+                }
+            })
+            .collect();
+        store
+            .job_log_insert(JobLogInsertParams { logs, now })
+            .await?;
+        Ok(())
+    }
+
+    /// Claims as many due jobs as there are free permits and spawns them; returns how
+    /// many were claimed.
+    async fn claim_and_spawn(
+        &self,
+        tasks: &mut JoinSet<ExecuteReport>,
+        report: &mut ExecuteReport,
+    ) -> Result<usize, StoreError> {
+        let free = self.inner.permits.available_permits();
+        if free == 0 {
+            return Ok(0);
+        }
+        let Ok(mut permits) = self.inner.permits.clone().try_acquire_many_owned(free as u32) else {
+            // Another pass of this engine took the permits meanwhile.
+            return Ok(0);
+        };
+        let claimed = self
+            .inner
+            .store
+            .job_claim(JobClaimParams {
+                now: self.inner.clock.now(),
+                limit: free,
+                lease: self.inner.config.lease,
+                executor: self.inner.executor_id,
+            })
+            .await?;
+        report.claimed += claimed.len();
+        let count = claimed.len();
+        for job in claimed {
+            // `permits` holds `free` permits and the store returns at most `free` jobs.
+            let Some(permit) = permits.split(1) else {
+                break;
+            };
+            let engine = self.clone();
+            tasks.spawn(async move { engine.hold(job, permit).await });
+        }
+        Ok(count)
+    }
+
+    /// Performs one claimed job while renewing its lease.
+    async fn hold(&self, job: Job, _permit: OwnedSemaphorePermit) -> ExecuteReport {
+        let span = tracing::debug_span!("job", job_id = %job.id, workspace_id = %job.workspace_id,
+            operation = %job.operation, attempt = job.attempt);
+        let held = async {
+            tracing::debug!("job claimed");
+            tokio::select! {
+                biased;
+                outcome = self.perform(&job) => outcome,
+                () = self.renew_until_lost(&job) => Outcome::LeaseLost,
+            }
+        };
+        let outcome = held.instrument(span).await;
+        match outcome {
+            Outcome::Done(report) => report,
+            Outcome::LeaseLost => {
+                tracing::warn!("lease lost to another executor; job dropped");
+                ExecuteReport {
+                    lease_lost: 1,
+                    ..ExecuteReport::default()
+                }
+            }
+        }
+    }
+
+    /// Renews the lease every third of it; returns only once the lease is lost.
+    async fn renew_until_lost(&self, job: &Job) {
+        let clock = &self.inner.clock;
+        loop {
+            clock
+                .sleep_until(add(clock.now(), self.inner.config.lease_renewal()))
+                .await;
+            let renewed = self
+                .inner
+                .store
+                .job_renew_lease(JobRenewLeaseParams {
+                    id: job.id,
+                    attempt: job.attempt,
+                    now: clock.now(),
+                    lease: self.inner.config.lease,
+                })
+                .await;
+            match renewed {
+                Ok(_) => {}
+                Err(StoreError::LeaseLost { .. }) => return,
+                // Transient: two more renewals fit in the lease before it expires.
+                Err(error) => tracing::warn!(%error, "lease renewal failed; retrying"),
+            }
+        }
+    }
+
+    /// Executor steps 2-6 for one job.
+    async fn perform(&self, job: &Job) -> Outcome {
+        let ws = match call_adapter(self, self.inner.workspaces.get(job.workspace_id), "get").await {
+            Ok(ws) => ws,
+            Err(error) => return self.failed_attempt(job, &format!("reading the workspace failed: {error}")).await,
+        };
+        let now = self.inner.clock.now();
+        match verdict(job, ws.as_ref(), now) {
+            Verdict::Cancel {
+                reason,
+                rescheduled,
+            } => {
+                let outcome = self.cancel(job, reason).await;
+                if rescheduled {
+                    if let Err(error) = self.reconcile_workspace(job.workspace_id).await {
+                        tracing::warn!(%error, "reconciling a moved workspace failed; the next pass will");
+                    }
+                }
+                outcome
+            }
+            Verdict::AlreadyDone(reason) => {
+                self.complete(job, None, vec![LogLine::info(reason)], |r| r.already_done += 1)
+                    .await
+            }
+            Verdict::Defer { reason, until } => {
+                let soon = add(now, self.inner.config.transition_retry);
+                let run_at = until.map_or(soon, |u| u.max(soon));
+                let result = self
+                    .inner
+                    .store
+                    .job_retry(JobRetryParams {
+                        id: job.id,
+                        attempt: job.attempt,
+                        now,
+                        run_at,
+                        error: None,
+                        logs: vec![LogLine::info(reason)],
+                    })
+                    .await;
+                self.written(result, |r| r.deferred += 1)
+            }
+            Verdict::Act => self.act(job).await,
+        }
+    }
+
+    /// Step 5: the call, then completion or a retry.
+    async fn act(&self, job: &Job) -> Outcome {
+        let op = job.operation;
+        let announce = self
+            .inner
+            .store
+            .job_log_insert(JobLogInsertParams {
+                logs: vec![NewJobLog {
+                    job_id: job.id,
+                    attempt: Some(job.attempt),
+                    line: LogLine::info(format!(
+                        "calling {op} (attempt {}, executor {})",
+                        job.attempt, self.inner.executor_id
+                    )),
+                }],
+                now: self.inner.clock.now(),
+            })
+            .await;
+        match announce {
+            Ok(1) => {}
+            // The fenced line was refused: the claim is gone, so do not act.
+            Ok(_) => return Outcome::LeaseLost,
+            Err(error) => return self.store_error(error),
+        }
+        let workspaces = &self.inner.workspaces;
+        let call = match op {
+            Operation::Start => workspaces.start(job.workspace_id),
+            Operation::Stop => workspaces.stop(job.workspace_id),
+        };
+        match call_adapter(self, call, op.as_str()).await {
+            Ok(()) => {
+                let line = LogLine::info(match op {
+                    Operation::Start => "started the workspace",
+                    Operation::Stop => "stopped the workspace",
+                });
+                self.complete(job, None, vec![line], |r| match op {
+                    Operation::Start => r.started += 1,
+                    Operation::Stop => r.stopped += 1,
+                })
+                .await
+            }
+            Err(WorkspaceError::NotFound(_)) => {
+                self.cancel(job, format!("cancelled: {op} found the workspace gone"))
+                    .await
+            }
+            Err(error) => self.failed_attempt(job, &format!("{op} failed: {error}")).await,
+        }
+    }
+
+    /// A failed attempt: retry with backoff, or complete with the error after the last.
+    async fn failed_attempt(&self, job: &Job, error: &str) -> Outcome {
+        let failures = job.failed_attempts.saturating_add(1);
+        let retry = &self.inner.config.retry;
+        tracing::info!(error, failures, "attempt failed");
+        if failures >= retry.max_attempts {
+            let line = LogLine::error(format!(
+                "{error}; giving up after {failures} failed attempts"
+            ));
+            return self
+                .complete(job, Some(error.to_owned()), vec![line], |r| r.failed += 1)
+                .await;
+        }
+        let now = self.inner.clock.now();
+        let run_at = add(now, retry.backoff(job.id, failures));
+        let result = self
+            .inner
+            .store
+            .job_retry(JobRetryParams {
+                id: job.id,
+                attempt: job.attempt,
+                now,
+                run_at,
+                error: Some(error.to_owned()),
+                logs: vec![LogLine::warn(format!(
+                    "{error}; attempt {failures} of {} failed, retrying at {}",
+                    retry.max_attempts,
+                    run_at.to_rfc3339()
+                ))],
+            })
+            .await;
+        self.written(result, |r| r.retried += 1)
+    }
+
+    async fn complete(
+        &self,
+        job: &Job,
+        error: Option<String>,
+        logs: Vec<LogLine>,
+        count: impl FnOnce(&mut ExecuteReport),
+    ) -> Outcome {
+        let result = self
+            .inner
+            .store
+            .job_complete(JobCompleteParams {
+                id: job.id,
+                attempt: job.attempt,
+                now: self.inner.clock.now(),
+                error,
+                logs,
+            })
+            .await;
+        self.written(result, count)
+    }
+
+    async fn cancel(&self, job: &Job, reason: String) -> Outcome {
+        let result = self
+            .inner
+            .store
+            .job_cancel(JobCancelParams {
+                jobs: vec![JobCancel {
+                    id: job.id,
+                    attempt: Some(job.attempt),
+                    log: LogLine::info(reason),
+                }],
+                now: self.inner.clock.now(),
+            })
+            .await;
+        match result {
+            Ok(ids) if ids.is_empty() => Outcome::LeaseLost,
+            Ok(_) => Outcome::Done(ExecuteReport {
+                cancelled: 1,
+                ..ExecuteReport::default()
+            }),
+            Err(error) => self.store_error(error),
+        }
+    }
+
+    fn written<T>(
+        &self,
+        result: Result<T, StoreError>,
+        count: impl FnOnce(&mut ExecuteReport),
+    ) -> Outcome {
+        match result {
+            Ok(_) => {
+                let mut report = ExecuteReport::default();
+                count(&mut report);
+                Outcome::Done(report)
+            }
+            Err(StoreError::LeaseLost { .. }) => Outcome::LeaseLost,
+            Err(error) => self.store_error(error),
+        }
+    }
+
+    fn store_error(&self, error: StoreError) -> Outcome {
+        tracing::warn!(%error, "store write failed; the job is left to lease expiry");
+        Outcome::Done(ExecuteReport {
+            errors: 1,
+            ..ExecuteReport::default()
+        })
+    }
+
+    /// The executor half of [`run`](LifecycleEngine::run).
+    pub(super) async fn executor_loop(&self, shutdown: &CancellationToken) -> ExecuteReport {
+        let mut report = ExecuteReport::default();
+        let mut tasks = JoinSet::new();
+        let mut changes = self.inner.store.job_changes();
+        let clock = &self.inner.clock;
+        let mut failures: u32 = 0;
+        while !shutdown.is_cancelled() {
+            if let Some(changes) = changes.as_mut() {
+                changes.borrow_and_update();
+            }
+            let now = clock.now();
+            let step = async {
+                self.rescue(&mut report).await?;
+                while self.claim_and_spawn(&mut tasks, &mut report).await? > 0 {}
+                self.inner.store.job_next_due().await
+            };
+            let wake_at = match step.await {
+                Ok(next) => {
+                    failures = 0;
+                    let poll = add(now, self.inner.config.poll_interval);
+                    // A due job we could not claim (its workspace is busy) would make
+                    // `next` lie in the past; the poll bounds how long we wait for it.
+                    next.filter(|t| *t > now).map_or(poll, |t| t.min(poll))
+                }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    let delay = self.inner.config.retry.backoff(
+                        crate::JobId(self.inner.executor_id.0),
+                        failures,
+                    );
+                    tracing::warn!(%error, ?delay, "executor store error; backing off");
+                    add(now, delay.min(self.inner.config.poll_interval))
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                // Our scheduler created or moved a job.
+                _ = self.inner.wake.notified() => {}
+                // Another engine (or this one) changed the table.
+                _ = changed(changes.as_mut()) => {}
+                // A permit came free, and maybe a same-workspace job with it.
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => merge(&mut report, done),
+                _ = clock.sleep_until(wake_at) => {}
+            }
+        }
+        // Shutdown: no new claims; in-flight actions get the grace period.
+        let deadline = add(clock.now(), self.inner.config.shutdown_grace);
+        loop {
+            tokio::select! {
+                biased;
+                done = tasks.join_next() => match done {
+                    Some(done) => merge(&mut report, done),
+                    None => break,
+                },
+                _ = clock.sleep_until(deadline) => {
+                    tracing::warn!(in_flight = tasks.len(), "shutdown grace over; leaving jobs to lease expiry");
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    break;
+                }
+            }
+        }
+        report
+    }
+}
+
+fn merge(report: &mut ExecuteReport, done: Result<ExecuteReport, tokio::task::JoinError>) {
+    match done {
+        Ok(done) => report.add(&done),
+        Err(error) => {
+            // Only an abort or a bug in the engine itself lands here: adapter panics
+            // are caught in `call_adapter`. The job is left to lease expiry.
+            tracing::error!(%error, "executor task ended abnormally");
+            report.errors += 1;
+        }
+    }
+}
+
+async fn changed(changes: Option<&mut tokio::sync::watch::Receiver<u64>>) {
+    match changes {
+        Some(rx) => {
+            if rx.changed().await.is_err() {
+                // The store dropped its sender; fall back to the other wake-ups.
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
+    }
+}

@@ -1,0 +1,156 @@
+//! [`LifecycleEngine`]: the scheduler and the executor over one store, one clock and
+//! one set of workspaces.
+//!
+//! - [`LifecycleEngine::run`] runs both loops until a cancellation token fires.
+//! - [`LifecycleEngine::reconcile_all`], [`LifecycleEngine::reconcile_workspace`] and
+//!   [`LifecycleEngine::execute_due`] are the deterministic steps those loops repeat;
+//!   tests call them directly and assert on the reports they return.
+//!
+//! The rules themselves are pure functions: [`scheduler::plan`] (the reconcile rule)
+//! and [`executor::verdict`] (what a claimed job should do).
+
+pub mod executor;
+pub mod scheduler;
+
+use std::sync::Arc;
+
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::ConfigError;
+use crate::job::ExecutorId;
+use crate::store::JobStore;
+use crate::workspace::Workspaces;
+
+pub use executor::ExecuteReport;
+pub use scheduler::ReconcileReport;
+
+/// Starts and stops workspaces at their scheduled times.
+///
+/// Generic over the job table (`S`), the clock (`C`) and the user's workspaces (`W`).
+/// Cloning is cheap and shares one engine. Any number of engines, in one process or
+/// many, may share one store: the store's claim and uniqueness rules keep them from
+/// doing anything twice.
+///
+/// ```
+/// use std::time::Duration;
+/// use workspace_lifecycle::testkit::FakeWorkspaces;
+/// use workspace_lifecycle::{
+///     Config, FakeClock, InMemoryStore, LifecycleEngine, Workspace, WorkspaceId,
+///     WorkspaceState,
+/// };
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+/// let fleet = FakeWorkspaces::new(clock.clone());
+/// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+/// fleet.insert(Workspace {
+///     auto_stop_at: Some("2026-01-05T18:00:00Z".parse().unwrap()),
+///     ..Workspace::new(id, WorkspaceState::Running)
+/// });
+/// let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(), fleet.clone(),
+///     Config::default()).unwrap();
+///
+/// assert_eq!(engine.reconcile_all().await.unwrap().created, 1);
+/// assert_eq!(engine.execute_due().await.unwrap().claimed, 0); // not due yet
+/// clock.advance(Duration::from_secs(10 * 3600));
+/// assert_eq!(engine.execute_due().await.unwrap().stopped, 1);
+/// assert_eq!(fleet.get_snapshot(id).unwrap().state, WorkspaceState::Stopped);
+/// # });
+/// ```
+pub struct LifecycleEngine<S: JobStore, C: Clock, W: Workspaces> {
+    inner: Arc<Inner<S, C, W>>,
+}
+
+struct Inner<S, C, W> {
+    store: S,
+    clock: C,
+    workspaces: W,
+    config: Config,
+    executor_id: ExecutorId,
+    /// One permit per concurrent action, shared by `run` and `execute_due`.
+    permits: Arc<Semaphore>,
+    /// Wakes this engine's executor when its scheduler created or moved a job, for
+    /// stores that cannot signal changes themselves.
+    wake: Notify,
+}
+
+impl<S: JobStore, C: Clock, W: Workspaces> Clone for LifecycleEngine<S, C, W> {
+    fn clone(&self) -> Self {
+        LifecycleEngine {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
+    /// An engine over `store`, `clock` and `workspaces`, with a fresh executor id.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] if `config` does not pass [`Config::validate`].
+    pub fn new(store: S, clock: C, workspaces: W, config: Config) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(LifecycleEngine {
+            inner: Arc::new(Inner {
+                permits: Arc::new(Semaphore::new(config.max_concurrent_actions)),
+                store,
+                clock,
+                workspaces,
+                config,
+                executor_id: ExecutorId::random(),
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    /// The job store.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.inner.clock
+    }
+
+    /// The workspaces.
+    pub fn workspaces(&self) -> &W {
+        &self.inner.workspaces
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The id this engine records on the jobs it claims.
+    pub fn executor_id(&self) -> ExecutorId {
+        self.inner.executor_id
+    }
+
+    /// Runs the scheduler and the executor until `shutdown` is cancelled, then stops
+    /// claiming, lets in-flight actions finish for up to `Config::shutdown_grace`, and
+    /// abandons the rest to lease expiry (another engine takes them over). Store and
+    /// adapter errors are logged and retried; they never end the loop.
+    ///
+    /// Returns what the loops did in total.
+    pub async fn run(&self, shutdown: CancellationToken) -> RunReport {
+        let (reconcile, execute) = tokio::join!(
+            self.scheduler_loop(&shutdown),
+            self.executor_loop(&shutdown)
+        );
+        RunReport { reconcile, execute }
+    }
+}
+
+/// What [`LifecycleEngine::run`] did, summed over its passes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Scheduler passes, summed.
+    pub reconcile: ReconcileReport,
+    /// Executor work, summed.
+    pub execute: ExecuteReport,
+}

@@ -1,0 +1,364 @@
+//! The scheduler: keeps exactly the right pending jobs in the store.
+//!
+//! [`plan`] is the reconcile rule, a pure function of one workspace's snapshot and its
+//! open jobs. The pass around it pages through the workspaces, reads the open jobs of
+//! each page's id range in one store round trip, and applies the plan in at most three
+//! batched writes per page (insert, reschedule, cancel).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use super::executor::call_adapter;
+use super::LifecycleEngine;
+use crate::clock::{add, Clock};
+use crate::error::{Error, WorkspaceError};
+use crate::job::{Job, JobId, JobState, LogLine, Operation};
+use crate::store::{
+    JobCancel, JobCancelParams, JobInsertParams, JobReschedule, JobRescheduleParams, JobStore,
+    NewJob, Rescheduled, WorkspaceRange,
+};
+use crate::workspace::{Readiness, Workspace, WorkspaceId, Workspaces};
+
+/// One change the reconcile rule asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Create a job (rules 1 and 2).
+    Create {
+        /// The workspace.
+        workspace_id: WorkspaceId,
+        /// Start or stop.
+        operation: Operation,
+        /// The workspace's auto-start (auto-stop) time.
+        deadline: DateTime<Utc>,
+        /// Why, for the job's log.
+        reason: String,
+    },
+    /// Move a pending job to the workspace's current time (rule 5).
+    Reschedule {
+        /// The job.
+        job: JobId,
+        /// The new deadline.
+        deadline: DateTime<Utc>,
+        /// Why, for the job's log.
+        reason: String,
+    },
+    /// Cancel a pending job (rules 3, 4 and 6).
+    Cancel {
+        /// The job.
+        job: JobId,
+        /// Why, for the job's log.
+        reason: String,
+    },
+}
+
+/// The reconcile rule: what to change so that `open` (the open jobs of one workspace)
+/// matches the workspace's data. `workspace` is `None` when it no longer exists.
+///
+/// 1. Running (or failed), has an auto-stop time, no open stop job: create one.
+/// 2. Stopped, has an auto-start time, no open start job: create one.
+/// 3. Pending start job, no auto-start time: cancel it.
+/// 4. Pending stop job, no auto-stop time: cancel it.
+/// 5. Pending job whose deadline differs from the workspace's time: move it.
+/// 6. Pending job of a workspace that no longer exists: cancel it.
+///
+/// Running jobs are left alone: their executor re-checks the workspace before acting.
+/// A job is not created for an occurrence that was already completed; the store
+/// enforces that (see [`JobStore`]).
+///
+/// ```
+/// use workspace_lifecycle::scheduler::{plan, Change};
+/// use workspace_lifecycle::{Operation, Workspace, WorkspaceId, WorkspaceState};
+///
+/// let at = "2026-01-05T09:00:00Z".parse().unwrap();
+/// let ws = Workspace {
+///     auto_start_at: Some(at),
+///     ..Workspace::new(WorkspaceId(uuid::Uuid::nil()), WorkspaceState::Stopped)
+/// };
+/// let changes = plan(Some(&ws), &[]);
+/// assert!(matches!(
+///     &changes[..],
+///     [Change::Create { operation: Operation::Start, deadline, .. }] if *deadline == at
+/// ));
+/// ```
+pub fn plan(workspace: Option<&Workspace>, open: &[Job]) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let Some(ws) = workspace else {
+        for job in open.iter().filter(|j| j.state() == JobState::Pending) {
+            changes.push(Change::Cancel {
+                job: job.id,
+                reason: "cancelled: the workspace no longer exists".into(),
+            });
+        }
+        return changes;
+    };
+    for operation in Operation::ALL {
+        let job = open.iter().find(|j| j.operation == operation);
+        let wanted = ws.scheduled_at(operation);
+        match (job, wanted) {
+            (Some(job), _) if job.state() != JobState::Pending => {}
+            (Some(job), None) => changes.push(Change::Cancel {
+                job: job.id,
+                reason: format!("cancelled: the workspace no longer has an auto-{operation} time"),
+            }),
+            (Some(job), Some(at)) if at != job.deadline => changes.push(Change::Reschedule {
+                job: job.id,
+                deadline: at,
+                reason: format!(
+                    "deadline moved from {} to {}: the workspace's auto-{operation} time changed",
+                    job.deadline.to_rfc3339(),
+                    at.to_rfc3339()
+                ),
+            }),
+            (Some(_), Some(_)) => {}
+            (None, Some(at)) if ws.readiness(operation) == Readiness::Act => {
+                changes.push(Change::Create {
+                    workspace_id: ws.id,
+                    operation,
+                    deadline: at,
+                    reason: format!(
+                        "scheduled: the workspace is {} with auto-{operation} at {}",
+                        ws.state,
+                        at.to_rfc3339()
+                    ),
+                })
+            }
+            (None, _) => {}
+        }
+    }
+    changes
+}
+
+/// What a scheduler pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReconcileReport {
+    /// Pages of workspaces read.
+    pub pages: usize,
+    /// Workspaces looked at.
+    pub workspaces: usize,
+    /// Jobs created.
+    pub created: usize,
+    /// Pending jobs moved to a new deadline.
+    pub rescheduled: usize,
+    /// Pending jobs cancelled.
+    pub cancelled: usize,
+}
+
+impl ReconcileReport {
+    /// Adds another report's counts to this one.
+    pub fn add(&mut self, other: &ReconcileReport) {
+        self.pages += other.pages;
+        self.workspaces += other.workspaces;
+        self.created += other.created;
+        self.rescheduled += other.rescheduled;
+        self.cancelled += other.cancelled;
+    }
+}
+
+impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
+    /// One full scheduler pass: every workspace, page by page, with one store read and
+    /// at most three batched store writes per page.
+    ///
+    /// # Errors
+    ///
+    /// The first store or adapter error ends the pass (pages already applied stay
+    /// applied; the next pass picks up from scratch). A page out of id order gives
+    /// [`WorkspaceError::UnorderedPage`] before anything of it is applied.
+    pub async fn reconcile_all(&self) -> Result<ReconcileReport, Error> {
+        let mut report = ReconcileReport::default();
+        let limit = self.inner.config.page_size;
+        let mut after: Option<WorkspaceId> = None;
+        loop {
+            let page = call_adapter(self, self.inner.workspaces.list(after, limit), "list").await?;
+            check_order(after, &page)?;
+            report.pages += 1;
+            report.workspaces += page.len();
+            // A short page is the last: its range is open-ended, so it also covers the
+            // jobs of deleted workspaces with ids above every live one.
+            let through = if page.len() < limit {
+                None
+            } else {
+                page.last().map(|w| w.id)
+            };
+            let open = self
+                .inner
+                .store
+                .job_list_open(WorkspaceRange::Page { after, through })
+                .await?;
+            let mut by_workspace: BTreeMap<WorkspaceId, Vec<Job>> = BTreeMap::new();
+            for job in open {
+                by_workspace.entry(job.workspace_id).or_default().push(job);
+            }
+            let mut changes = Vec::new();
+            for ws in &page {
+                let jobs = by_workspace.remove(&ws.id).unwrap_or_default();
+                changes.extend(plan(Some(ws), &jobs));
+            }
+            // Jobs in this id range whose workspace the page did not list: confirm
+            // each is really gone before rule 6 cancels its jobs, so a listing that
+            // raced a creation cannot cancel a live workspace's job.
+            for (id, jobs) in by_workspace {
+                let ws = call_adapter(self, self.inner.workspaces.get(id), "get").await?;
+                changes.extend(plan(ws.as_ref(), &jobs));
+            }
+            self.apply(changes, &mut report).await?;
+            match through {
+                Some(last) => after = Some(last),
+                None => break,
+            }
+        }
+        tracing::debug!(?report, "reconcile pass done");
+        Ok(report)
+    }
+
+    /// Reconciles one workspace now, for a service that just changed its schedule and
+    /// does not want to wait for the next pass.
+    ///
+    /// # Errors
+    ///
+    /// A store or adapter error; nothing is half-applied.
+    pub async fn reconcile_workspace(&self, id: WorkspaceId) -> Result<ReconcileReport, Error> {
+        let ws = call_adapter(self, self.inner.workspaces.get(id), "get").await?;
+        let open = self
+            .inner
+            .store
+            .job_list_open(WorkspaceRange::One(id))
+            .await?;
+        let mut report = ReconcileReport {
+            workspaces: usize::from(ws.is_some()),
+            ..ReconcileReport::default()
+        };
+        self.apply(plan(ws.as_ref(), &open), &mut report).await?;
+        Ok(report)
+    }
+
+    async fn apply(&self, changes: Vec<Change>, report: &mut ReconcileReport) -> Result<(), Error> {
+        let now = self.inner.clock.now();
+        let mut inserts = Vec::new();
+        let mut moves = Vec::new();
+        let mut cancels = Vec::new();
+        for change in changes {
+            match change {
+                Change::Create {
+                    workspace_id,
+                    operation,
+                    deadline,
+                    reason,
+                } => inserts.push(NewJob {
+                    workspace_id,
+                    operation,
+                    deadline,
+                    log: LogLine::info(reason),
+                }),
+                Change::Reschedule {
+                    job,
+                    deadline,
+                    reason,
+                } => moves.push(JobReschedule {
+                    id: job,
+                    deadline,
+                    log: LogLine::info(reason),
+                }),
+                Change::Cancel { job, reason } => cancels.push(JobCancel {
+                    id: job,
+                    attempt: None,
+                    log: LogLine::info(reason),
+                }),
+            }
+        }
+        let store = &self.inner.store;
+        let mut woke = false;
+        if !inserts.is_empty() {
+            let created = store
+                .job_insert(JobInsertParams { jobs: inserts, now })
+                .await?;
+            for job in &created {
+                tracing::debug!(job_id = %job.id, workspace_id = %job.workspace_id,
+                    operation = %job.operation, deadline = %job.deadline, "job created");
+            }
+            report.created += created.len();
+            woke |= !created.is_empty();
+        }
+        if !moves.is_empty() {
+            let targets: BTreeMap<JobId, DateTime<Utc>> =
+                moves.iter().map(|m| (m.id, m.deadline)).collect();
+            let results = store
+                .job_reschedule(JobRescheduleParams { jobs: moves, now })
+                .await?;
+            for (id, outcome) in results {
+                match outcome {
+                    Rescheduled::Moved => {
+                        tracing::debug!(job_id = %id, "job rescheduled");
+                        report.rescheduled += 1;
+                        woke = true;
+                    }
+                    Rescheduled::OccurrenceTaken => cancels.push(JobCancel {
+                        id,
+                        attempt: None,
+                        log: LogLine::info(format!(
+                            "cancelled: the workspace's new time {} was already acted on by another job",
+                            targets.get(&id).map(|t| t.to_rfc3339()).unwrap_or_default()
+                        )),
+                    }),
+                    Rescheduled::NotPending => {}
+                }
+            }
+        }
+        if !cancels.is_empty() {
+            let cancelled = store
+                .job_cancel(JobCancelParams { jobs: cancels, now })
+                .await?;
+            for id in &cancelled {
+                tracing::debug!(job_id = %id, "job cancelled by the scheduler");
+            }
+            report.cancelled += cancelled.len();
+        }
+        if woke {
+            self.inner.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Repeats [`reconcile_all`](Self::reconcile_all) every `Config::tick_interval`
+    /// until `shutdown`.
+    pub(super) async fn scheduler_loop(&self, shutdown: &CancellationToken) -> ReconcileReport {
+        let mut total = ReconcileReport::default();
+        loop {
+            let started = self.inner.clock.now();
+            tokio::select! {
+                biased;
+                // A pass dropped midway leaves the table consistent: every store write
+                // is atomic on its own.
+                _ = shutdown.cancelled() => break,
+                result = self.reconcile_all() => match result {
+                    Ok(report) => total.add(&report),
+                    Err(error) => tracing::warn!(%error, "reconcile pass failed; retrying next tick"),
+                },
+            }
+            let next = add(started, self.inner.config.tick_interval);
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                _ = self.inner.clock.sleep_until(next) => {}
+            }
+        }
+        total
+    }
+}
+
+fn check_order(after: Option<WorkspaceId>, page: &[Workspace]) -> Result<(), WorkspaceError> {
+    let mut previous = after;
+    for ws in page {
+        if let Some(prev) = previous {
+            if ws.id <= prev {
+                return Err(WorkspaceError::UnorderedPage {
+                    after: prev,
+                    got: ws.id,
+                });
+            }
+        }
+        previous = Some(ws.id);
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Typed errors: one enum per side (store, workspaces, configuration) and [`Error`],
+//! which the engine's steps return.
+
+use std::time::Duration;
+
+use crate::job::JobId;
+use crate::workspace::WorkspaceId;
+
+/// An error from a [`JobStore`](crate::JobStore).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A fenced write named an attempt that no longer holds the job: the job was
+    /// rescued, re-claimed, cancelled or finished since. The write changed nothing.
+    #[error("job {job} is no longer held by attempt {attempt}")]
+    LeaseLost {
+        /// The job.
+        job: JobId,
+        /// The attempt the write named.
+        attempt: u32,
+    },
+    /// A row or value the store cannot represent or decode.
+    #[error("invalid data: {0}")]
+    InvalidData(String),
+    /// The store's backend failed (connection, I/O). Transient: the engine retries.
+    #[error("store backend: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// An error from a [`Workspaces`](crate::Workspaces) implementation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkspaceError {
+    /// The workspace does not exist (any more). A job for it is cancelled, not retried.
+    #[error("workspace {0} not found")]
+    NotFound(WorkspaceId),
+    /// `list` returned a page out of order, so the engine cannot tell which jobs belong
+    /// to deleted workspaces. The scheduler pass stops without cancelling anything.
+    #[error("list returned workspace {got} after {after}: pages must be in ascending id order")]
+    UnorderedPage {
+        /// The id the page had to be greater than.
+        after: WorkspaceId,
+        /// The offending id.
+        got: WorkspaceId,
+    },
+    /// A call panicked; the panic message is kept.
+    #[error("workspace adapter panicked: {0}")]
+    Panicked(String),
+    /// An adapter call took longer than `Config::action_timeout`.
+    #[error("{operation} timed out after {after:?}")]
+    TimedOut {
+        /// The call: `"list"`, `"get"`, `"start"` or `"stop"`.
+        operation: &'static str,
+        /// The timeout.
+        after: Duration,
+    },
+    /// Any other failure of the adapter, with its cause.
+    #[error("workspace adapter: {0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl WorkspaceError {
+    /// Wraps any error (or message) as [`WorkspaceError::Other`].
+    ///
+    /// ```
+    /// use workspace_lifecycle::WorkspaceError;
+    /// let err = WorkspaceError::other("quota exceeded");
+    /// assert_eq!(err.to_string(), "workspace adapter: quota exceeded");
+    /// ```
+    pub fn other(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        WorkspaceError::Other(error.into())
+    }
+}
+
+/// A [`Config`](crate::Config) value that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A duration that must be positive is zero.
+    #[error("{field} must be greater than zero")]
+    Zero {
+        /// The field's name.
+        field: &'static str,
+    },
+    /// A duration too large to add to a timestamp.
+    #[error("{field} is {value:?}, above the limit of {max:?}")]
+    TooLarge {
+        /// The field's name.
+        field: &'static str,
+        /// The value given.
+        value: Duration,
+        /// The largest accepted value.
+        max: Duration,
+    },
+    /// Two fields that must be ordered are not.
+    #[error("{smaller} ({smaller_value:?}) must be less than {larger} ({larger_value:?})")]
+    Order {
+        /// The field that must be smaller.
+        smaller: &'static str,
+        /// Its value.
+        smaller_value: Duration,
+        /// The field that must be larger.
+        larger: &'static str,
+        /// Its value.
+        larger_value: Duration,
+    },
+}
+
+/// An error from one of the engine's steps.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The job store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The workspace adapter failed.
+    #[error(transparent)]
+    Workspaces(#[from] WorkspaceError),
+    /// The configuration was rejected.
+    #[error("invalid config: {0}")]
+    Config(#[from] ConfigError),
+}

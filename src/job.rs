@@ -1,0 +1,347 @@
+//! Jobs and their logs: the rows of the seed's `workspace_lifecycle_job` and
+//! `workspace_lifecycle_job_logs` tables, plus the columns a reliable queue needs.
+//!
+//! A job is one planned action (start or stop) on one workspace at one deadline. Its
+//! life is a small state machine, derived from its timestamps exactly as the seed
+//! defines them:
+//!
+//! ```text
+//!            claim (started_at, attempt+1, lease)
+//!   Pending ───────────────────────────────────────▶ Running
+//!      ▲  │                                            │ │ │
+//!      │  │ cancel (scheduler)        retry / release  │ │ │ complete (ok or error)
+//!      │  ▼                           / rescue         │ │ ▼
+//!   Cancelled ◀──── cancel (executor) ─────────────────┘ │ Completed
+//!      ▲                                                 │
+//!      └─────────────────────────────────────────────────┘
+//! ```
+//!
+//! Every write after the claim is fenced by [`Job::attempt`]: it applies only while the
+//! job is still running under that attempt, so a stale executor changes nothing.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::workspace::WorkspaceId;
+
+/// The id of a job (the seed's `workspace_lifecycle_job.id`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JobId(pub Uuid);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<Uuid> for JobId {
+    fn from(id: Uuid) -> Self {
+        JobId(id)
+    }
+}
+
+/// The id of one engine's executor, recorded on the jobs it claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExecutorId(pub Uuid);
+
+impl ExecutorId {
+    /// A fresh random executor id.
+    pub fn random() -> Self {
+        ExecutorId(Uuid::new_v4())
+    }
+}
+
+impl fmt::Display for ExecutorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What a job does to its workspace (the seed's `workspace_lifecycle_operation` enum).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Operation {
+    /// Start a stopped workspace (auto-start).
+    Start,
+    /// Stop a running workspace (auto-stop).
+    Stop,
+}
+
+impl Operation {
+    /// Both operations, in the order the scheduler considers them.
+    pub const ALL: [Operation; 2] = [Operation::Start, Operation::Stop];
+
+    /// The lowercase name used in the database enum and in log lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Start => "start",
+            Operation::Stop => "stop",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a job is in its life, derived from its timestamps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobState {
+    /// Waiting for its time (`run_at`); not claimed.
+    Pending,
+    /// Claimed by an executor whose lease has not been given up.
+    Running,
+    /// Finished: acted on, found already done, or failed for good (`error` is set).
+    Completed,
+    /// Cancelled: the workspace's data no longer called for it.
+    Cancelled,
+}
+
+impl JobState {
+    /// Pending or running: the job still counts as "open" for its (workspace, operation).
+    pub fn is_open(self) -> bool {
+        matches!(self, JobState::Pending | JobState::Running)
+    }
+}
+
+/// One job row.
+///
+/// The first ten fields are the seed's columns with the seed's meaning; the rest are
+/// what retries, leases and fencing need (documented per field).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// Unique job id.
+    pub id: JobId,
+    /// When the job was created.
+    pub created_at: DateTime<Utc>,
+    /// When the job was last written.
+    pub updated_at: DateTime<Utc>,
+    /// When the current attempt was claimed; `None` while pending.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the job was cancelled; `None` if it was not.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// When the job finished; `None` while open.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The last error: set on a completed job that failed for good, and on a pending job
+    /// waiting to retry after a failed attempt.
+    pub error: Option<String>,
+    /// The target workspace.
+    pub workspace_id: WorkspaceId,
+    /// Start or stop.
+    pub operation: Operation,
+    /// The occurrence this job serves: the workspace's auto-start (auto-stop) time.
+    /// Together with `workspace_id` and `operation` it names the occurrence, which is
+    /// acted on at most once.
+    pub deadline: DateTime<Utc>,
+    /// When the job may next be claimed: the deadline at first, later the time of the
+    /// next retry. Kept apart from `deadline` so a retry never changes the occurrence.
+    pub run_at: DateTime<Utc>,
+    /// How many times the job has been claimed. It is the fencing token: every write
+    /// after a claim names the attempt it belongs to.
+    pub attempt: u32,
+    /// How many attempts ended in an error from the workspace adapter (or a timeout or
+    /// panic). Counts against `RetryPolicy::max_attempts`; releases of a workspace that
+    /// was mid-transition and lease rescues do not.
+    pub failed_attempts: u32,
+    /// Until when the current claim is valid; `None` while not running.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// The executor holding the current claim; `None` while not running.
+    pub claimed_by: Option<ExecutorId>,
+}
+
+impl Job {
+    /// The job's state, derived from its timestamps.
+    pub fn state(&self) -> JobState {
+        if self.cancelled_at.is_some() {
+            JobState::Cancelled
+        } else if self.completed_at.is_some() {
+            JobState::Completed
+        } else if self.started_at.is_some() {
+            JobState::Running
+        } else {
+            JobState::Pending
+        }
+    }
+
+    /// The occurrence this job serves.
+    pub fn occurrence(&self) -> Occurrence {
+        Occurrence {
+            workspace_id: self.workspace_id,
+            operation: self.operation,
+            deadline: self.deadline,
+        }
+    }
+}
+
+/// One (workspace, operation, deadline): the unit that is acted on at most once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Occurrence {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// Start or stop.
+    pub operation: Operation,
+    /// The scheduled time.
+    pub deadline: DateTime<Utc>,
+}
+
+impl fmt::Display for Occurrence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of workspace {} at {}",
+            self.operation,
+            self.workspace_id,
+            self.deadline.to_rfc3339()
+        )
+    }
+}
+
+/// Severity of a job log line (the seed's `log_level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// Detail for debugging.
+    Debug,
+    /// A normal step.
+    Info,
+    /// Something unusual that did not fail the job.
+    Warn,
+    /// A failed step.
+    Error,
+}
+
+impl LogLevel {
+    /// The lowercase name used in the database enum.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored job log row (the seed's `workspace_lifecycle_job_logs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobLog {
+    /// Unique row id.
+    pub id: Uuid,
+    /// The job that wrote it.
+    pub job_id: JobId,
+    /// When it was written (the engine's clock).
+    pub created_at: DateTime<Utc>,
+    /// Severity.
+    pub level: LogLevel,
+    /// The text, at most [`LogLine::MAX_CHARS`] characters.
+    pub output: String,
+}
+
+/// A log line to be written: a level and a text already fitted to the column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    level: LogLevel,
+    output: String,
+}
+
+impl LogLine {
+    /// The most characters (not bytes) a line holds: the seed's `varchar(1024)`.
+    pub const MAX_CHARS: usize = 1024;
+
+    /// The marker that ends a truncated line.
+    pub const TRUNCATED_MARKER: &'static str = "…[truncated]";
+
+    /// A line with `output` made fit to store: NUL characters (which Postgres refuses
+    /// in text) become `\0`, and text over [`Self::MAX_CHARS`] characters is cut on a
+    /// character boundary and ends with [`Self::TRUNCATED_MARKER`]. Never fails.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{LogLevel, LogLine};
+    ///
+    /// let long = "é".repeat(2000);
+    /// let line = LogLine::new(LogLevel::Info, long);
+    /// assert_eq!(line.output().chars().count(), LogLine::MAX_CHARS);
+    /// assert!(line.output().ends_with(LogLine::TRUNCATED_MARKER));
+    ///
+    /// let nul = LogLine::new(LogLevel::Warn, "a\0b");
+    /// assert_eq!(nul.output(), "a\\0b");
+    /// ```
+    pub fn new(level: LogLevel, output: impl Into<String>) -> Self {
+        let mut output: String = output.into();
+        if output.contains('\0') {
+            output = output.replace('\0', "\\0");
+        }
+        if output.chars().count() > Self::MAX_CHARS {
+            let keep = Self::MAX_CHARS - Self::TRUNCATED_MARKER.chars().count();
+            // `char_indices().nth(keep)` exists because the text has more than
+            // MAX_CHARS > keep characters; the fallback is never taken.
+            let cut = output
+                .char_indices()
+                .nth(keep)
+                .map_or(output.len(), |(i, _)| i);
+            output.truncate(cut);
+            output.push_str(Self::TRUNCATED_MARKER);
+        }
+        LogLine { level, output }
+    }
+
+    /// An info line.
+    pub fn info(output: impl Into<String>) -> Self {
+        Self::new(LogLevel::Info, output)
+    }
+
+    /// A warning line.
+    pub fn warn(output: impl Into<String>) -> Self {
+        Self::new(LogLevel::Warn, output)
+    }
+
+    /// An error line.
+    pub fn error(output: impl Into<String>) -> Self {
+        Self::new(LogLevel::Error, output)
+    }
+
+    /// The severity.
+    pub fn level(&self) -> LogLevel {
+        self.level
+    }
+
+    /// The fitted text.
+    pub fn output(&self) -> &str {
+        &self.output
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_lines_are_kept_verbatim() {
+        let line = LogLine::info("started workspace");
+        assert_eq!(line.output(), "started workspace");
+        assert_eq!(line.level(), LogLevel::Info);
+    }
+
+    #[test]
+    fn exactly_max_chars_is_not_truncated() {
+        let text = "ß".repeat(LogLine::MAX_CHARS);
+        assert_eq!(LogLine::info(text.clone()).output(), text);
+    }
+
+    #[test]
+    fn truncation_cuts_on_char_boundary_and_marks() {
+        let text = format!("{}{}", "a".repeat(1000), "😀".repeat(100));
+        let line = LogLine::info(text);
+        assert_eq!(line.output().chars().count(), LogLine::MAX_CHARS);
+        assert!(line.output().ends_with(LogLine::TRUNCATED_MARKER));
+        assert!(line.output().starts_with(&"a".repeat(1000)));
+    }
+}

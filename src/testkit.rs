@@ -1,0 +1,433 @@
+//! [`FakeWorkspaces`]: an in-memory [`Workspaces`] with fault injection, for testing an
+//! integration with the engine (enabled by the `testkit` feature).
+//!
+//! Workspaces can be made to fail, hang, panic or take time to start and stop, be put
+//! mid-transition, and be deleted. Every start/stop call is recorded with the
+//! workspace as it was when called, and [`FakeWorkspaces::violations`] checks the
+//! record against the engine's promises.
+//!
+//! Transitions take time on the fake's [`Clock`]: with a [`FakeClock`](crate::FakeClock)
+//! a slow start finishes when the test moves the clock past it, and it finishes even if
+//! the caller stopped waiting, as a real platform's would.
+//!
+//! ```
+//! use std::time::Duration;
+//! use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
+//! use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+//! let fleet = FakeWorkspaces::new(clock.clone());
+//! let id = WorkspaceId(uuid::Uuid::from_u128(1));
+//! fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
+//! fleet.fail_next(id, 1);
+//! assert!(fleet.start(id).await.is_err());
+//! fleet.set_behavior(id, Behavior::Succeed);
+//! fleet.start(id).await.unwrap();
+//! assert_eq!(fleet.get_snapshot(id).unwrap().state, WorkspaceState::Running);
+//! assert_eq!(fleet.calls().len(), 2);
+//! # });
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+
+use crate::clock::{add, Clock};
+use crate::error::WorkspaceError;
+use crate::job::{Occurrence, Operation};
+use crate::workspace::{Readiness, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+
+/// How a workspace answers start and stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behavior {
+    /// The transition happens at once and the call succeeds.
+    Succeed,
+    /// The workspace is starting (stopping) for this long, then running (stopped); the
+    /// call returns when it is done.
+    Take(Duration),
+    /// The call fails with [`WorkspaceError::Other`]; nothing changes.
+    Fail,
+    /// The call never returns and nothing changes.
+    Hang,
+    /// The call panics; nothing changes.
+    Panic,
+}
+
+/// How a recorded call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// Still running, or its caller dropped it before it returned.
+    Unfinished,
+    /// It returned `Ok`.
+    Succeeded,
+    /// It returned an error.
+    Failed,
+}
+
+/// One recorded start or stop call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// Start or stop.
+    pub operation: Operation,
+    /// When it was made (the fake's clock).
+    pub at: DateTime<Utc>,
+    /// The workspace as it was when called; `None` if it did not exist.
+    pub before: Option<Workspace>,
+    /// Whether the call changed the workspace (began or made the transition).
+    pub effective: bool,
+    /// How it ended.
+    pub outcome: CallOutcome,
+}
+
+impl Call {
+    /// The occurrence the call served: the workspace's time for the operation when
+    /// called.
+    pub fn occurrence(&self) -> Option<Occurrence> {
+        let at = self.before.as_ref()?.scheduled_at(self.operation)?;
+        Some(Occurrence {
+            workspace_id: self.workspace_id,
+            operation: self.operation,
+            deadline: at,
+        })
+    }
+}
+
+/// Called whenever a workspace finishes a transition to running or stopped, with the
+/// workspace (to update its auto-start and auto-stop times, as a real service would
+/// after a start or stop) and the time.
+pub type TransitionHook = Arc<dyn Fn(&mut Workspace, DateTime<Utc>) + Send + Sync>;
+
+/// In-memory workspaces with fault injection. Clones share one fleet.
+#[derive(Clone)]
+pub struct FakeWorkspaces {
+    inner: Arc<Mutex<Fleet>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for FakeWorkspaces {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeWorkspaces")
+            .field("workspaces", &self.inner.lock().entries.len())
+            .finish()
+    }
+}
+
+#[derive(Default)]
+struct Fleet {
+    entries: BTreeMap<WorkspaceId, Entry>,
+    calls: Vec<Call>,
+    /// The call in flight for each workspace (index into `calls`).
+    in_flight: HashMap<WorkspaceId, usize>,
+    overlaps: Vec<String>,
+    hook: Option<TransitionHook>,
+}
+
+struct Entry {
+    ws: Workspace,
+    behavior: Behavior,
+    fail_next: u32,
+    /// A transition under way: the state it ends in, and when.
+    transition: Option<(WorkspaceState, DateTime<Utc>)>,
+}
+
+impl Fleet {
+    /// Finishes the transitions due by `now`.
+    fn settle(&mut self, now: DateTime<Utc>) {
+        let hook = self.hook.clone();
+        for entry in self.entries.values_mut() {
+            if let Some((target, at)) = entry.transition {
+                if at <= now {
+                    entry.transition = None;
+                    entry.ws.state = target;
+                    if let Some(hook) = &hook {
+                        hook(&mut entry.ws, at);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Marks a call finished (or dropped) when its future ends either way.
+struct CallGuard {
+    fleet: Arc<Mutex<Fleet>>,
+    index: usize,
+    workspace: WorkspaceId,
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        let mut fleet = self.fleet.lock();
+        if fleet.in_flight.get(&self.workspace) == Some(&self.index) {
+            fleet.in_flight.remove(&self.workspace);
+        }
+    }
+}
+
+impl FakeWorkspaces {
+    /// An empty fleet whose transitions take time on `clock`.
+    pub fn new(clock: impl Clock) -> Self {
+        FakeWorkspaces {
+            inner: Arc::new(Mutex::new(Fleet::default())),
+            clock: Arc::new(clock),
+        }
+    }
+
+    /// Adds (or replaces) a workspace, behaving [`Behavior::Succeed`].
+    pub fn insert(&self, ws: Workspace) {
+        self.inner.lock().entries.insert(
+            ws.id,
+            Entry {
+                ws,
+                behavior: Behavior::Succeed,
+                fail_next: 0,
+                transition: None,
+            },
+        );
+    }
+
+    /// Deletes a workspace; `get` then returns `None` and start/stop `NotFound`.
+    pub fn remove(&self, id: WorkspaceId) -> Option<Workspace> {
+        self.inner.lock().entries.remove(&id).map(|e| e.ws)
+    }
+
+    /// The workspace as the engine would read it now.
+    pub fn get_snapshot(&self, id: WorkspaceId) -> Option<Workspace> {
+        let mut fleet = self.inner.lock();
+        fleet.settle(self.clock.now());
+        fleet.entries.get(&id).map(|e| e.ws.clone())
+    }
+
+    /// Every workspace as the engine would read it now, in id order.
+    pub fn snapshots(&self) -> Vec<Workspace> {
+        let mut fleet = self.inner.lock();
+        fleet.settle(self.clock.now());
+        fleet.entries.values().map(|e| e.ws.clone()).collect()
+    }
+
+    /// Changes a workspace's data in place (state, auto-start, auto-stop), as its owner
+    /// would; any transition under way is abandoned. Returns false if it does not exist.
+    pub fn update(&self, id: WorkspaceId, change: impl FnOnce(&mut Workspace)) -> bool {
+        let mut fleet = self.inner.lock();
+        fleet.settle(self.clock.now());
+        match fleet.entries.get_mut(&id) {
+            Some(entry) => {
+                entry.transition = None;
+                change(&mut entry.ws);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A transition made by the workspace's user (not the engine): the state becomes
+    /// `target` at once and the transition hook runs. Returns false if the workspace
+    /// does not exist.
+    pub fn transition(&self, id: WorkspaceId, target: WorkspaceState) -> bool {
+        let now = self.clock.now();
+        let mut fleet = self.inner.lock();
+        fleet.settle(now);
+        let hook = fleet.hook.clone();
+        match fleet.entries.get_mut(&id) {
+            Some(entry) => {
+                entry.transition = None;
+                entry.ws.state = target;
+                if let Some(hook) = hook {
+                    hook(&mut entry.ws, now);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sets how a workspace answers start and stop from now on.
+    pub fn set_behavior(&self, id: WorkspaceId, behavior: Behavior) {
+        if let Some(entry) = self.inner.lock().entries.get_mut(&id) {
+            entry.behavior = behavior;
+        }
+    }
+
+    /// Makes the next `n` start/stop calls of a workspace fail, whatever its behavior.
+    pub fn fail_next(&self, id: WorkspaceId, n: u32) {
+        if let Some(entry) = self.inner.lock().entries.get_mut(&id) {
+            entry.fail_next = n;
+        }
+    }
+
+    /// Runs `hook` after every finished transition to running or stopped.
+    pub fn on_transition(&self, hook: impl Fn(&mut Workspace, DateTime<Utc>) + Send + Sync + 'static) {
+        self.inner.lock().hook = Some(Arc::new(hook));
+    }
+
+    /// Every start/stop call so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.inner.lock().calls.clone()
+    }
+
+    /// The engine's promises, checked against the record of calls; empty when all hold:
+    ///
+    /// - every call that changed a workspace was one its data called for at that
+    ///   moment: its time for the operation was set and due, and its state was one the
+    ///   operation applies to (so no action came before its deadline);
+    /// - no occurrence was acted on twice by calls that returned successfully (a call
+    ///   whose caller was dropped mid-way, as by a crash, has an outcome its caller
+    ///   never learned; a repeat after it is allowed);
+    /// - no workspace ever had two calls in flight at once.
+    pub fn violations(&self) -> Vec<String> {
+        let fleet = self.inner.lock();
+        let mut found = fleet.overlaps.clone();
+        let mut acted: HashMap<Occurrence, usize> = HashMap::new();
+        for (i, call) in fleet.calls.iter().enumerate() {
+            if !call.effective {
+                continue;
+            }
+            let Some(before) = &call.before else {
+                found.push(format!("call #{i} changed workspace {} that did not exist", call.workspace_id));
+                continue;
+            };
+            match before.scheduled_at(call.operation) {
+                Some(at) if at <= call.at => {}
+                other => found.push(format!(
+                    "call #{i}: {} of {} at {} but its auto-{} time was {:?}",
+                    call.operation, call.workspace_id, call.at, call.operation, other
+                )),
+            }
+            if before.readiness(call.operation) != Readiness::Act {
+                found.push(format!(
+                    "call #{i}: {} of {} while it was {}",
+                    call.operation, call.workspace_id, before.state
+                ));
+            }
+            if call.outcome == CallOutcome::Succeeded {
+                if let Some(occurrence) = call.occurrence() {
+                    if let Some(first) = acted.insert(occurrence, i) {
+                        found.push(format!("calls #{first} and #{i} both acted on {occurrence}"));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    async fn call(&self, id: WorkspaceId, operation: Operation) -> Result<(), WorkspaceError> {
+        let now = self.clock.now();
+        let (behavior, index) = {
+            let mut fleet = self.inner.lock();
+            fleet.settle(now);
+            let before = fleet.entries.get(&id).map(|e| e.ws.clone());
+            let index = fleet.calls.len();
+            if let Some(&other) = fleet.in_flight.get(&id) {
+                fleet.overlaps.push(format!(
+                    "call #{index} ({operation} of {id}) began while call #{other} was in flight"
+                ));
+            }
+            fleet.in_flight.insert(id, index);
+            let behavior = match fleet.entries.get_mut(&id) {
+                None => None,
+                Some(entry) if entry.fail_next > 0 => {
+                    entry.fail_next -= 1;
+                    Some(Behavior::Fail)
+                }
+                Some(entry) => Some(entry.behavior),
+            };
+            let (moving, done) = match operation {
+                Operation::Start => (WorkspaceState::Starting, WorkspaceState::Running),
+                Operation::Stop => (WorkspaceState::Stopping, WorkspaceState::Stopped),
+            };
+            let effective = matches!(behavior, Some(Behavior::Succeed | Behavior::Take(_)));
+            let hook = fleet.hook.clone();
+            if let Some(entry) = fleet.entries.get_mut(&id) {
+                match behavior {
+                    Some(Behavior::Succeed) => {
+                        entry.transition = None;
+                        entry.ws.state = done;
+                        if let Some(hook) = hook {
+                            hook(&mut entry.ws, now);
+                        }
+                    }
+                    Some(Behavior::Take(d)) => {
+                        entry.ws.state = moving;
+                        entry.transition = Some((done, add(now, d)));
+                    }
+                    _ => {}
+                }
+            }
+            fleet.calls.push(Call {
+                workspace_id: id,
+                operation,
+                at: now,
+                before,
+                effective,
+                outcome: CallOutcome::Unfinished,
+            });
+            (behavior, index)
+        };
+        let _guard = CallGuard {
+            fleet: self.inner.clone(),
+            index,
+            workspace: id,
+        };
+        let result = match behavior {
+            None => Err(WorkspaceError::NotFound(id)),
+            Some(Behavior::Succeed) => Ok(()),
+            Some(Behavior::Take(d)) => {
+                self.clock.sleep_until(add(now, d)).await;
+                self.inner.lock().settle(self.clock.now());
+                Ok(())
+            }
+            Some(Behavior::Fail) => Err(WorkspaceError::other(format!(
+                "injected failure: {operation} of {id}"
+            ))),
+            Some(Behavior::Hang) => std::future::pending().await,
+            Some(Behavior::Panic) => panic!("injected panic: {operation} of {id}"),
+        };
+        let mut fleet = self.inner.lock();
+        if let Some(call) = fleet.calls.get_mut(index) {
+            call.outcome = if result.is_ok() {
+                CallOutcome::Succeeded
+            } else {
+                CallOutcome::Failed
+            };
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl Workspaces for FakeWorkspaces {
+    async fn list(
+        &self,
+        after: Option<WorkspaceId>,
+        limit: usize,
+    ) -> Result<Vec<Workspace>, WorkspaceError> {
+        let mut fleet = self.inner.lock();
+        fleet.settle(self.clock.now());
+        let lower = after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+        Ok(fleet
+            .entries
+            .range((lower, std::ops::Bound::Unbounded))
+            .take(limit)
+            .map(|(_, e)| e.ws.clone())
+            .collect())
+    }
+
+    async fn get(&self, id: WorkspaceId) -> Result<Option<Workspace>, WorkspaceError> {
+        Ok(self.get_snapshot(id))
+    }
+
+    async fn start(&self, id: WorkspaceId) -> Result<(), WorkspaceError> {
+        self.call(id, Operation::Start).await
+    }
+
+    async fn stop(&self, id: WorkspaceId) -> Result<(), WorkspaceError> {
+        self.call(id, Operation::Stop).await
+    }
+}
