@@ -182,7 +182,7 @@ impl ExecuteReport {
 /// a panic into [`WorkspaceError::Panicked`].
 pub(super) async fn call_adapter<'a, S, C, W, T>(
     engine: &LifecycleEngine<S, C, W>,
-    call: Pin<Box<dyn Future<Output = Result<T, WorkspaceError>> + Send + 'a>>,
+    make_call: impl FnOnce() -> Pin<Box<dyn Future<Output = Result<T, WorkspaceError>> + Send + 'a>>,
     operation: &'static str,
 ) -> Result<T, WorkspaceError>
 where
@@ -190,6 +190,11 @@ where
     C: Clock,
     W: Workspaces,
 {
+    // An adapter may panic while building its future as well as while running it.
+    let call = match std::panic::catch_unwind(AssertUnwindSafe(make_call)) {
+        Ok(call) => call,
+        Err(payload) => return Err(WorkspaceError::Panicked(panic_message(payload.as_ref()))),
+    };
     let clock = &engine.inner.clock;
     let timeout = engine.inner.config.action_timeout;
     let deadline = add(clock.now(), timeout);
@@ -213,13 +218,17 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
         match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut self.0).poll(cx))) {
             Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
             Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".to_owned()))),
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
         }
     }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
 /// How one held job ended, from the executor's side.
@@ -388,7 +397,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
 
     /// Executor steps 2-6 for one job.
     async fn perform(&self, job: &Job) -> Outcome {
-        let ws = match call_adapter(self, self.inner.workspaces.get(job.workspace_id), "get").await {
+        let ws = match call_adapter(self, || self.inner.workspaces.get(job.workspace_id), "get").await {
             Ok(ws) => ws,
             Err(error) => return self.failed_attempt(job, &format!("reading the workspace failed: {error}")).await,
         };
@@ -456,7 +465,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             Err(error) => return self.store_error(error),
         }
         let workspaces = &self.inner.workspaces;
-        let call = match op {
+        let call = || match op {
             Operation::Start => workspaces.start(job.workspace_id),
             Operation::Stop => workspaces.stop(job.workspace_id),
         };

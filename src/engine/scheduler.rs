@@ -170,7 +170,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         let limit = self.inner.config.page_size;
         let mut after: Option<WorkspaceId> = None;
         loop {
-            let page = call_adapter(self, self.inner.workspaces.list(after, limit), "list").await?;
+            let page = call_adapter(self, || self.inner.workspaces.list(after, limit), "list").await?;
             check_order(after, &page)?;
             report.pages += 1;
             report.workspaces += page.len();
@@ -199,7 +199,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             // each is really gone before rule 6 cancels its jobs, so a listing that
             // raced a creation cannot cancel a live workspace's job.
             for (id, jobs) in by_workspace {
-                let ws = call_adapter(self, self.inner.workspaces.get(id), "get").await?;
+                let ws = call_adapter(self, || self.inner.workspaces.get(id), "get").await?;
                 changes.extend(plan(ws.as_ref(), &jobs));
             }
             self.apply(changes, &mut report).await?;
@@ -219,7 +219,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     ///
     /// A store or adapter error; nothing is half-applied.
     pub async fn reconcile_workspace(&self, id: WorkspaceId) -> Result<ReconcileReport, Error> {
-        let ws = call_adapter(self, self.inner.workspaces.get(id), "get").await?;
+        let ws = call_adapter(self, || self.inner.workspaces.get(id), "get").await?;
         let open = self
             .inner
             .store

@@ -1,0 +1,409 @@
+//! The engine end to end on `InMemoryStore`, `FakeClock` and the testkit fake: the
+//! scheduler rules, the run loop's sleeping and waking, leases, timeouts, bounded
+//! concurrency and shutdown. No test sleeps for real.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use common::{advance, advance_to, rt, settle, t0, ws};
+use tokio_util::sync::CancellationToken;
+use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
+use workspace_lifecycle::{
+    Clock, Config, FakeClock, InMemoryStore, Job, JobListParams, JobState, JobStore,
+    LifecycleEngine, MockWorkspaces, Workspace, WorkspaceError, WorkspaceRange,
+    WorkspaceState,
+};
+
+type Engine = LifecycleEngine<Arc<InMemoryStore>, FakeClock, FakeWorkspaces>;
+
+fn hours(h: i64) -> DateTime<Utc> {
+    t0() + TimeDelta::hours(h)
+}
+
+fn setup(config: Config) -> (Engine, FakeClock, FakeWorkspaces) {
+    let clock = FakeClock::new(t0());
+    let fleet = FakeWorkspaces::new(clock.clone());
+    let engine = LifecycleEngine::new(Arc::new(InMemoryStore::with_seed(3)), clock.clone(), fleet.clone(), config).unwrap();
+    (engine, clock, fleet)
+}
+
+/// Another engine (its own executor id) on the same store, clock and fleet.
+fn sibling(engine: &Engine, config: Config) -> Engine {
+    LifecycleEngine::new(
+        engine.store().clone(),
+        engine.clock().clone(),
+        engine.workspaces().clone(),
+        config,
+    )
+    .unwrap()
+}
+
+fn running_until(n: u128, stop: DateTime<Utc>) -> Workspace {
+    Workspace {
+        auto_stop_at: Some(stop),
+        ..Workspace::new(ws(n), WorkspaceState::Running)
+    }
+}
+
+fn stopped_until(n: u128, start: DateTime<Utc>) -> Workspace {
+    Workspace {
+        auto_start_at: Some(start),
+        ..Workspace::new(ws(n), WorkspaceState::Stopped)
+    }
+}
+
+async fn open_jobs(engine: &Engine) -> Vec<Job> {
+    engine.store().job_list_open(WorkspaceRange::ALL).await.unwrap()
+}
+
+async fn jobs_in(engine: &Engine, state: JobState) -> Vec<Job> {
+    engine
+        .store()
+        .job_list(JobListParams { state: Some(state), ..JobListParams::default() })
+        .await
+        .unwrap()
+}
+
+#[test]
+fn scheduler_applies_rules_one_to_six_across_pages() {
+    rt().block_on(async {
+        let (engine, _clock, fleet) = setup(Config { page_size: 2, ..Config::default() });
+        fleet.insert(running_until(1, hours(8))); // rule 1
+        fleet.insert(stopped_until(2, hours(24))); // rule 2
+        fleet.insert(Workspace::new(ws(3), WorkspaceState::Running)); // nothing
+        fleet.insert(running_until(4, hours(3)));
+        fleet.insert(stopped_until(5, hours(30)));
+        fleet.insert(stopped_until(9, hours(30))); // deleted below: rule 6 past the last page
+        let first = engine.reconcile_all().await.unwrap();
+        // Three full pages, then an empty one that ends the pass.
+        assert_eq!((first.pages, first.workspaces, first.created), (4, 6, 5));
+        assert_eq!(open_jobs(&engine).await.len(), 5);
+
+        fleet.update(ws(1), |w| w.auto_stop_at = None); // rule 4
+        fleet.update(ws(2), |w| w.auto_start_at = None); // rule 3
+        fleet.update(ws(4), |w| w.auto_stop_at = Some(hours(5))); // rule 5
+        fleet.remove(ws(5)); // rule 6 inside a page range
+        fleet.remove(ws(9)); // rule 6 after every live id
+        let second = engine.reconcile_all().await.unwrap();
+        assert_eq!((second.created, second.rescheduled, second.cancelled), (0, 1, 4));
+        let open = open_jobs(&engine).await;
+        assert_eq!(open.len(), 1);
+        assert_eq!((open[0].workspace_id, open[0].deadline), (ws(4), hours(5)));
+
+        let third = engine.reconcile_all().await.unwrap();
+        assert_eq!((third.created, third.rescheduled, third.cancelled), (0, 0, 0), "a pass is idempotent");
+    });
+}
+
+#[test]
+fn scheduler_does_not_recreate_an_occurrence_already_acted_on() {
+    rt().block_on(async {
+        let (engine, clock, fleet) = setup(Config::default());
+        fleet.insert(stopped_until(1, hours(1)));
+        engine.reconcile_all().await.unwrap();
+        clock.set(hours(1));
+        assert_eq!(engine.execute_due().await.unwrap().started, 1);
+        // The user stops it again; the adapter still reports the old auto-start time.
+        fleet.transition(ws(1), WorkspaceState::Stopped);
+        assert_eq!(engine.reconcile_all().await.unwrap().created, 0);
+        assert_eq!(engine.execute_due().await.unwrap().claimed, 0);
+        // A new time is a new occurrence.
+        fleet.update(ws(1), |w| w.auto_start_at = Some(hours(25)));
+        assert_eq!(engine.reconcile_all().await.unwrap().created, 1);
+    });
+}
+
+#[test]
+fn reconcile_workspace_acts_on_one_workspace_at_once() {
+    rt().block_on(async {
+        let (engine, _clock, fleet) = setup(Config::default());
+        fleet.insert(running_until(1, hours(2)));
+        fleet.insert(running_until(2, hours(2)));
+        let report = engine.reconcile_workspace(ws(2)).await.unwrap();
+        assert_eq!((report.workspaces, report.created), (1, 1));
+        let open = open_jobs(&engine).await;
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].workspace_id, ws(2));
+        fleet.remove(ws(2));
+        assert_eq!(engine.reconcile_workspace(ws(2)).await.unwrap().cancelled, 1);
+    });
+}
+
+#[test]
+fn out_of_order_page_is_an_error_and_changes_nothing() {
+    rt().block_on(async {
+        let mut mock = MockWorkspaces::new();
+        mock.expect_list().returning(|_, _| {
+            Ok(vec![running_until(2, hours(1)), running_until(1, hours(1))])
+        });
+        let engine = LifecycleEngine::new(InMemoryStore::new(), FakeClock::new(t0()), mock, Config::default()).unwrap();
+        let error = engine.reconcile_all().await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("list returned workspace {} after {}: pages must be in ascending id order", ws(1), ws(2))
+        );
+        assert!(engine.store().job_list(JobListParams::default()).await.unwrap().is_empty());
+    });
+}
+
+#[test]
+fn failing_list_fails_the_pass_with_the_adapter_error() {
+    rt().block_on(async {
+        let mut mock = MockWorkspaces::new();
+        mock.expect_list().returning(|_, _| Err(WorkspaceError::other("db down")));
+        let engine = LifecycleEngine::new(InMemoryStore::new(), FakeClock::new(t0()), mock, Config::default()).unwrap();
+        assert_eq!(engine.reconcile_all().await.unwrap_err().to_string(), "workspace adapter: db down");
+    });
+}
+
+#[test]
+fn invalid_config_is_rejected_at_construction() {
+    let clock = FakeClock::new(t0());
+    let fleet = FakeWorkspaces::new(clock.clone());
+    let config = Config { max_concurrent_actions: 0, ..Config::default() };
+    let error = LifecycleEngine::new(InMemoryStore::new(), clock, fleet, config).err().unwrap();
+    assert_eq!(error.to_string(), "max_concurrent_actions must be greater than zero");
+}
+
+/// A config whose executor sleeps only on deadlines, so tests can read them off the
+/// clock.
+fn quiet() -> Config {
+    Config {
+        poll_interval: Duration::from_secs(24 * 3600),
+        tick_interval: Duration::from_secs(3600),
+        ..Config::default()
+    }
+}
+
+#[test]
+fn run_sleeps_until_the_earliest_deadline_and_acts_on_time() {
+    rt().block_on(async {
+        let (engine, clock, fleet) = setup(quiet());
+        fleet.insert(running_until(1, t0() + TimeDelta::minutes(30)));
+        let shutdown = CancellationToken::new();
+        let run = tokio::spawn({
+            let engine = engine.clone();
+            let shutdown = shutdown.clone();
+            async move { engine.run(shutdown).await }
+        });
+        clock.wait_for_sleepers(2).await;
+        settle().await;
+        // The scheduler sleeps a tick; the executor until the job's deadline.
+        assert_eq!(clock.next_deadline(), Some(t0() + TimeDelta::minutes(30)));
+        advance_to(&clock, t0() + TimeDelta::minutes(30)).await;
+        assert_eq!(fleet.get_snapshot(ws(1)).unwrap().state, WorkspaceState::Stopped);
+        assert_eq!(fleet.calls()[0].at, t0() + TimeDelta::minutes(30), "acted exactly at the deadline");
+        shutdown.cancel();
+        let report = run.await.unwrap();
+        assert_eq!((report.execute.stopped, report.reconcile.created), (1, 1));
+    });
+}
+
+#[test]
+fn run_wakes_early_when_a_sooner_job_appears() {
+    rt().block_on(async {
+        let (engine, clock, fleet) = setup(quiet());
+        fleet.insert(running_until(1, hours(10)));
+        let shutdown = CancellationToken::new();
+        let run = tokio::spawn({
+            let engine = engine.clone();
+            let shutdown = shutdown.clone();
+            async move { engine.run(shutdown).await }
+        });
+        clock.wait_for_sleepers(2).await;
+        settle().await;
+        assert_eq!(clock.next_deadline(), Some(t0() + TimeDelta::hours(1)), "the scheduler's tick");
+        // A service adds an earlier auto-stop and reconciles it at once.
+        fleet.insert(running_until(2, t0() + TimeDelta::minutes(5)));
+        engine.reconcile_workspace(ws(2)).await.unwrap();
+        settle().await;
+        assert_eq!(clock.next_deadline(), Some(t0() + TimeDelta::minutes(5)));
+        advance(&clock, Duration::from_secs(300)).await;
+        assert_eq!(fleet.get_snapshot(ws(2)).unwrap().state, WorkspaceState::Stopped);
+        assert_eq!(fleet.get_snapshot(ws(1)).unwrap().state, WorkspaceState::Running);
+        shutdown.cancel();
+        run.await.unwrap();
+    });
+}
+
+#[test]
+fn long_action_keeps_its_lease_and_nobody_else_takes_it() {
+    rt().block_on(async {
+        let (engine, clock, fleet) = setup(Config::default());
+        fleet.insert(running_until(1, t0()));
+        fleet.set_behavior(ws(1), Behavior::Take(Duration::from_secs(240)));
+        engine.reconcile_all().await.unwrap();
+        let pass = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.execute_due().await.unwrap() }
+        });
+        // Four minutes of a one-minute lease: renewed every 20 s.
+        for _ in 0..12 {
+            advance(&clock, Duration::from_secs(20)).await;
+            assert!(engine.store().job_rescue(clock.now()).await.unwrap().is_empty(), "lease expired at {}", clock.now());
+        }
+        let report = pass.await.unwrap();
+        assert_eq!((report.stopped, report.lease_lost), (1, 0));
+        assert!(fleet.violations().is_empty());
+    });
+}
+
+#[test]
+fn lost_lease_drops_the_job_and_the_new_holder_finishes_it() {
+    rt().block_on(async {
+        let (engine, clock, fleet) = setup(Config::default());
+        fleet.insert(running_until(1, t0()));
+        fleet.set_behavior(ws(1), Behavior::Hang);
+        engine.reconcile_all().await.unwrap();
+        let pass = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.execute_due().await.unwrap() }
+        });
+        settle().await;
+        // The engine stalls (its renewals do not run) and its lease expires: another
+        // executor rescues and re-claims the job.
+        let later = t0() + TimeDelta::minutes(5);
+        let rescued = engine.store().job_rescue(later).await.unwrap();
+        assert_eq!(rescued.len(), 1);
+        let reclaimed = engine
+            .store()
+            .job_claim(workspace_lifecycle::JobClaimParams {
+                now: later,
+                limit: 1,
+                lease: Duration::from_secs(60),
+                executor: workspace_lifecycle::ExecutorId::random(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(reclaimed[0].attempt, 2);
+        // The stalled engine's next renewal finds the lease gone and drops the job.
+        advance(&clock, Duration::from_secs(20)).await;
+        let report = pass.await.unwrap();
+        assert_eq!(report.lease_lost, 1);
+        let job = engine.store().job_get(reclaimed[0].id).await.unwrap().unwrap();
+        assert_eq!((job.state(), job.attempt), (JobState::Running, 2), "the stale attempt wrote nothing");
+    });
+}
+
+#[test]
+fn hanging_action_times_out_and_is_retried() {
+    rt().block_on(async {
+        let config = Config { action_timeout: Duration::from_secs(120), ..Config::default() };
+        let (engine, clock, fleet) = setup(config);
+        fleet.insert(stopped_until(1, t0()));
+        fleet.set_behavior(ws(1), Behavior::Hang);
+        engine.reconcile_all().await.unwrap();
+        let pass = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.execute_due().await.unwrap() }
+        });
+        advance(&clock, Duration::from_secs(120)).await;
+        let report = pass.await.unwrap();
+        assert_eq!(report.retried, 1);
+        let job = &jobs_in(&engine, JobState::Pending).await[0];
+        assert_eq!(job.error.as_deref(), Some("start failed: start timed out after 120s"));
+        // The hung call was dropped: a retry is not an overlapping call.
+        fleet.set_behavior(ws(1), Behavior::Succeed);
+        clock.set(job.run_at);
+        assert_eq!(engine.execute_due().await.unwrap().started, 1);
+        assert!(fleet.violations().is_empty(), "{:?}", fleet.violations());
+    });
+}
+
+#[test]
+fn concurrent_actions_are_bounded_by_config() {
+    rt().block_on(async {
+        let config = Config { max_concurrent_actions: 2, ..Config::default() };
+        let (engine, clock, fleet) = setup(config);
+        for n in 1..=5 {
+            fleet.insert(running_until(n, t0()));
+            fleet.set_behavior(ws(n), Behavior::Take(Duration::from_secs(60)));
+        }
+        engine.reconcile_all().await.unwrap();
+        let pass = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.execute_due().await.unwrap() }
+        });
+        settle().await;
+        assert_eq!(jobs_in(&engine, JobState::Running).await.len(), 2);
+        assert_eq!(fleet.calls().len(), 2);
+        advance(&clock, Duration::from_secs(60)).await;
+        assert_eq!(fleet.calls().len(), 4);
+        advance(&clock, Duration::from_secs(120)).await;
+        let report = pass.await.unwrap();
+        assert_eq!((report.claimed, report.stopped), (5, 5));
+    });
+}
+
+#[test]
+fn shutdown_waits_for_the_grace_period_then_leaves_jobs_to_lease_expiry() {
+    rt().block_on(async {
+        let config = Config { shutdown_grace: Duration::from_secs(30), ..quiet() };
+        let (engine, clock, fleet) = setup(config.clone());
+        fleet.insert(running_until(1, t0()));
+        fleet.insert(running_until(2, t0()));
+        fleet.set_behavior(ws(1), Behavior::Hang);
+        fleet.set_behavior(ws(2), Behavior::Take(Duration::from_secs(10)));
+        let shutdown = CancellationToken::new();
+        let run = tokio::spawn({
+            let engine = engine.clone();
+            let shutdown = shutdown.clone();
+            async move { engine.run(shutdown).await }
+        });
+        settle().await;
+        assert_eq!(jobs_in(&engine, JobState::Running).await.len(), 2);
+        shutdown.cancel();
+        settle().await;
+        assert!(!run.is_finished(), "in-flight actions get the grace period");
+        advance(&clock, Duration::from_secs(30)).await;
+        let report = run.await.unwrap();
+        assert_eq!(report.execute.stopped, 1, "the 10 s action finished within the grace");
+        let left = jobs_in(&engine, JobState::Running).await;
+        assert_eq!(left.len(), 1, "the hung one is left running, not half-written");
+        assert_eq!(left[0].workspace_id, ws(1));
+
+        // Another engine on the same store takes it over once the lease expires.
+        fleet.set_behavior(ws(1), Behavior::Succeed);
+        let successor = sibling(&engine, config);
+        assert_eq!(successor.execute_due().await.unwrap().claimed, 0, "lease still valid");
+        clock.set(left[0].lease_expires_at.unwrap());
+        let report = successor.execute_due().await.unwrap();
+        assert_eq!((report.rescued, report.stopped), (1, 1));
+        let logs = engine.store().job_log_list(left[0].id).await.unwrap();
+        assert!(logs.iter().any(|l| l.output.starts_with("rescued: attempt 1 by executor")));
+        assert!(fleet.violations().is_empty());
+    });
+}
+
+#[test]
+fn two_engines_on_one_store_never_act_twice() {
+    rt().block_on(async {
+        let (a, clock, fleet) = setup(quiet());
+        let b = sibling(&a, quiet());
+        for n in 1..=20 {
+            fleet.insert(running_until(n, t0() + TimeDelta::minutes(n as i64)));
+            fleet.set_behavior(ws(n), Behavior::Take(Duration::from_secs(30)));
+        }
+        let shutdown = CancellationToken::new();
+        let runs = (
+            tokio::spawn({
+                let (a, s) = (a.clone(), shutdown.clone());
+                async move { a.run(s).await }
+            }),
+            tokio::spawn({
+                let (b, s) = (b.clone(), shutdown.clone());
+                async move { b.run(s).await }
+            }),
+        );
+        advance(&clock, Duration::from_secs(30 * 60)).await;
+        shutdown.cancel();
+        let (ra, rb) = (runs.0.await.unwrap(), runs.1.await.unwrap());
+        assert_eq!(ra.execute.stopped + rb.execute.stopped, 20);
+        assert_eq!(fleet.calls().len(), 20);
+        assert!(fleet.violations().is_empty(), "{:?}", fleet.violations());
+        assert!(fleet.snapshots().iter().all(|w| w.state == WorkspaceState::Stopped));
+    });
+}
