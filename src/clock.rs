@@ -281,12 +281,17 @@ mod tests {
                 let clock = clock.clone();
                 let order = order.clone();
                 handles.push(tokio::spawn(async move {
-                    clock.sleep_until(add(t0(), Duration::from_secs(secs))).await;
+                    clock
+                        .sleep_until(add(t0(), Duration::from_secs(secs)))
+                        .await;
                     order.lock().push(secs);
                 }));
             }
             clock.wait_for_sleepers(3).await;
-            assert_eq!(clock.next_deadline(), Some(add(t0(), Duration::from_secs(10))));
+            assert_eq!(
+                clock.next_deadline(),
+                Some(add(t0(), Duration::from_secs(10)))
+            );
             clock.advance(Duration::from_secs(15));
             clock.wait_for_sleepers(2).await;
             tokio::task::yield_now().await;

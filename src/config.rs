@@ -179,7 +179,8 @@ impl RetryPolicy {
             .saturating_mul(1u32 << exponent)
             .min(self.max_backoff);
         let half = full / 2;
-        let fraction = splitmix64(job.0.as_u64_pair().0 ^ job.0.as_u64_pair().1 ^ u64::from(failures));
+        let fraction =
+            splitmix64(job.0.as_u64_pair().0 ^ job.0.as_u64_pair().1 ^ u64::from(failures));
         // (fraction >> 11) is below 2^53, so the f64 is exact and in [0, 1).
         let jitter = half.mul_f64((fraction >> 11) as f64 / (1u64 << 53) as f64);
         full - half + jitter

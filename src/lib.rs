@@ -56,10 +56,9 @@ pub use engine::{executor, scheduler, ExecuteReport, LifecycleEngine, ReconcileR
 pub use error::{ConfigError, Error, StoreError, WorkspaceError};
 pub use job::{ExecutorId, Job, JobId, JobLog, JobState, LogLevel, LogLine, Occurrence, Operation};
 pub use store::{
-    InMemoryStore, JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams,
-    JobInsertParams, JobListParams, JobLogInsertParams, JobRenewLeaseParams, JobReschedule,
-    JobRescheduleParams, JobRetryParams, JobStore, NewJob, NewJobLog, Rescheduled,
-    WorkspaceRange,
+    InMemoryStore, JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams,
+    JobListParams, JobLogInsertParams, JobRenewLeaseParams, JobReschedule, JobRescheduleParams,
+    JobRetryParams, JobStore, NewJob, NewJobLog, Rescheduled, WorkspaceRange,
 };
 #[cfg(any(test, feature = "mock"))]
 pub use workspace::MockWorkspaces;

@@ -263,7 +263,10 @@ impl FakeWorkspaces {
     }
 
     /// Runs `hook` after every finished transition to running or stopped.
-    pub fn on_transition(&self, hook: impl Fn(&mut Workspace, DateTime<Utc>) + Send + Sync + 'static) {
+    pub fn on_transition(
+        &self,
+        hook: impl Fn(&mut Workspace, DateTime<Utc>) + Send + Sync + 'static,
+    ) {
         self.inner.lock().hook = Some(Arc::new(hook));
     }
 
@@ -290,7 +293,10 @@ impl FakeWorkspaces {
                 continue;
             }
             let Some(before) = &call.before else {
-                found.push(format!("call #{i} changed workspace {} that did not exist", call.workspace_id));
+                found.push(format!(
+                    "call #{i} changed workspace {} that did not exist",
+                    call.workspace_id
+                ));
                 continue;
             };
             match before.scheduled_at(call.operation) {
@@ -309,7 +315,9 @@ impl FakeWorkspaces {
             if call.outcome == CallOutcome::Succeeded {
                 if let Some(occurrence) = call.occurrence() {
                     if let Some(first) = acted.insert(occurrence, i) {
-                        found.push(format!("calls #{first} and #{i} both acted on {occurrence}"));
+                        found.push(format!(
+                            "calls #{first} and #{i} both acted on {occurrence}"
+                        ));
                     }
                 }
             }

@@ -13,8 +13,7 @@ use tokio_util::sync::CancellationToken;
 use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
 use workspace_lifecycle::{
     Clock, Config, FakeClock, InMemoryStore, Job, JobListParams, JobState, JobStore,
-    LifecycleEngine, MockWorkspaces, Workspace, WorkspaceError, WorkspaceRange,
-    WorkspaceState,
+    LifecycleEngine, MockWorkspaces, Workspace, WorkspaceError, WorkspaceRange, WorkspaceState,
 };
 
 type Engine = LifecycleEngine<Arc<InMemoryStore>, FakeClock, FakeWorkspaces>;
@@ -26,7 +25,13 @@ fn hours(h: i64) -> DateTime<Utc> {
 fn setup(config: Config) -> (Engine, FakeClock, FakeWorkspaces) {
     let clock = FakeClock::new(t0());
     let fleet = FakeWorkspaces::new(clock.clone());
-    let engine = LifecycleEngine::new(Arc::new(InMemoryStore::with_seed(3)), clock.clone(), fleet.clone(), config).unwrap();
+    let engine = LifecycleEngine::new(
+        Arc::new(InMemoryStore::with_seed(3)),
+        clock.clone(),
+        fleet.clone(),
+        config,
+    )
+    .unwrap();
     (engine, clock, fleet)
 }
 
@@ -56,13 +61,20 @@ fn stopped_until(n: u128, start: DateTime<Utc>) -> Workspace {
 }
 
 async fn open_jobs(engine: &Engine) -> Vec<Job> {
-    engine.store().job_list_open(WorkspaceRange::ALL).await.unwrap()
+    engine
+        .store()
+        .job_list_open(WorkspaceRange::ALL)
+        .await
+        .unwrap()
 }
 
 async fn jobs_in(engine: &Engine, state: JobState) -> Vec<Job> {
     engine
         .store()
-        .job_list(JobListParams { state: Some(state), ..JobListParams::default() })
+        .job_list(JobListParams {
+            state: Some(state),
+            ..JobListParams::default()
+        })
         .await
         .unwrap()
 }
@@ -70,7 +82,10 @@ async fn jobs_in(engine: &Engine, state: JobState) -> Vec<Job> {
 #[test]
 fn scheduler_applies_rules_one_to_six_across_pages() {
     rt().block_on(async {
-        let (engine, _clock, fleet) = setup(Config { page_size: 2, ..Config::default() });
+        let (engine, _clock, fleet) = setup(Config {
+            page_size: 2,
+            ..Config::default()
+        });
         fleet.insert(running_until(1, hours(8))); // rule 1
         fleet.insert(stopped_until(2, hours(24))); // rule 2
         fleet.insert(Workspace::new(ws(3), WorkspaceState::Running)); // nothing
@@ -88,13 +103,20 @@ fn scheduler_applies_rules_one_to_six_across_pages() {
         fleet.remove(ws(5)); // rule 6 inside a page range
         fleet.remove(ws(9)); // rule 6 after every live id
         let second = engine.reconcile_all().await.unwrap();
-        assert_eq!((second.created, second.rescheduled, second.cancelled), (0, 1, 4));
+        assert_eq!(
+            (second.created, second.rescheduled, second.cancelled),
+            (0, 1, 4)
+        );
         let open = open_jobs(&engine).await;
         assert_eq!(open.len(), 1);
         assert_eq!((open[0].workspace_id, open[0].deadline), (ws(4), hours(5)));
 
         let third = engine.reconcile_all().await.unwrap();
-        assert_eq!((third.created, third.rescheduled, third.cancelled), (0, 0, 0), "a pass is idempotent");
+        assert_eq!(
+            (third.created, third.rescheduled, third.cancelled),
+            (0, 0, 0),
+            "a pass is idempotent"
+        );
     });
 }
 
@@ -128,7 +150,10 @@ fn reconcile_workspace_acts_on_one_workspace_at_once() {
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].workspace_id, ws(2));
         fleet.remove(ws(2));
-        assert_eq!(engine.reconcile_workspace(ws(2)).await.unwrap().cancelled, 1);
+        assert_eq!(
+            engine.reconcile_workspace(ws(2)).await.unwrap().cancelled,
+            1
+        );
     });
 }
 
@@ -136,16 +161,30 @@ fn reconcile_workspace_acts_on_one_workspace_at_once() {
 fn out_of_order_page_is_an_error_and_changes_nothing() {
     rt().block_on(async {
         let mut mock = MockWorkspaces::new();
-        mock.expect_list().returning(|_, _| {
-            Ok(vec![running_until(2, hours(1)), running_until(1, hours(1))])
-        });
-        let engine = LifecycleEngine::new(InMemoryStore::new(), FakeClock::new(t0()), mock, Config::default()).unwrap();
+        mock.expect_list()
+            .returning(|_, _| Ok(vec![running_until(2, hours(1)), running_until(1, hours(1))]));
+        let engine = LifecycleEngine::new(
+            InMemoryStore::new(),
+            FakeClock::new(t0()),
+            mock,
+            Config::default(),
+        )
+        .unwrap();
         let error = engine.reconcile_all().await.unwrap_err();
         assert_eq!(
             error.to_string(),
-            format!("list returned workspace {} after {}: pages must be in ascending id order", ws(1), ws(2))
+            format!(
+                "list returned workspace {} after {}: pages must be in ascending id order",
+                ws(1),
+                ws(2)
+            )
         );
-        assert!(engine.store().job_list(JobListParams::default()).await.unwrap().is_empty());
+        assert!(engine
+            .store()
+            .job_list(JobListParams::default())
+            .await
+            .unwrap()
+            .is_empty());
     });
 }
 
@@ -153,9 +192,19 @@ fn out_of_order_page_is_an_error_and_changes_nothing() {
 fn failing_list_fails_the_pass_with_the_adapter_error() {
     rt().block_on(async {
         let mut mock = MockWorkspaces::new();
-        mock.expect_list().returning(|_, _| Err(WorkspaceError::other("db down")));
-        let engine = LifecycleEngine::new(InMemoryStore::new(), FakeClock::new(t0()), mock, Config::default()).unwrap();
-        assert_eq!(engine.reconcile_all().await.unwrap_err().to_string(), "workspace adapter: db down");
+        mock.expect_list()
+            .returning(|_, _| Err(WorkspaceError::other("db down")));
+        let engine = LifecycleEngine::new(
+            InMemoryStore::new(),
+            FakeClock::new(t0()),
+            mock,
+            Config::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            engine.reconcile_all().await.unwrap_err().to_string(),
+            "workspace adapter: db down"
+        );
     });
 }
 
@@ -163,9 +212,17 @@ fn failing_list_fails_the_pass_with_the_adapter_error() {
 fn invalid_config_is_rejected_at_construction() {
     let clock = FakeClock::new(t0());
     let fleet = FakeWorkspaces::new(clock.clone());
-    let config = Config { max_concurrent_actions: 0, ..Config::default() };
-    let error = LifecycleEngine::new(InMemoryStore::new(), clock, fleet, config).err().unwrap();
-    assert_eq!(error.to_string(), "max_concurrent_actions must be greater than zero");
+    let config = Config {
+        max_concurrent_actions: 0,
+        ..Config::default()
+    };
+    let error = LifecycleEngine::new(InMemoryStore::new(), clock, fleet, config)
+        .err()
+        .unwrap();
+    assert_eq!(
+        error.to_string(),
+        "max_concurrent_actions must be greater than zero"
+    );
 }
 
 /// A config whose executor sleeps only on deadlines, so tests can read them off the
@@ -194,8 +251,15 @@ fn run_sleeps_until_the_earliest_deadline_and_acts_on_time() {
         // The scheduler sleeps a tick; the executor until the job's deadline.
         assert_eq!(clock.next_deadline(), Some(t0() + TimeDelta::minutes(30)));
         advance_to(&clock, t0() + TimeDelta::minutes(30)).await;
-        assert_eq!(fleet.get_snapshot(ws(1)).unwrap().state, WorkspaceState::Stopped);
-        assert_eq!(fleet.calls()[0].at, t0() + TimeDelta::minutes(30), "acted exactly at the deadline");
+        assert_eq!(
+            fleet.get_snapshot(ws(1)).unwrap().state,
+            WorkspaceState::Stopped
+        );
+        assert_eq!(
+            fleet.calls()[0].at,
+            t0() + TimeDelta::minutes(30),
+            "acted exactly at the deadline"
+        );
         shutdown.cancel();
         let report = run.await.unwrap();
         assert_eq!((report.execute.stopped, report.reconcile.created), (1, 1));
@@ -215,15 +279,25 @@ fn run_wakes_early_when_a_sooner_job_appears() {
         });
         clock.wait_for_sleepers(2).await;
         settle().await;
-        assert_eq!(clock.next_deadline(), Some(t0() + TimeDelta::hours(1)), "the scheduler's tick");
+        assert_eq!(
+            clock.next_deadline(),
+            Some(t0() + TimeDelta::hours(1)),
+            "the scheduler's tick"
+        );
         // A service adds an earlier auto-stop and reconciles it at once.
         fleet.insert(running_until(2, t0() + TimeDelta::minutes(5)));
         engine.reconcile_workspace(ws(2)).await.unwrap();
         settle().await;
         assert_eq!(clock.next_deadline(), Some(t0() + TimeDelta::minutes(5)));
         advance(&clock, Duration::from_secs(300)).await;
-        assert_eq!(fleet.get_snapshot(ws(2)).unwrap().state, WorkspaceState::Stopped);
-        assert_eq!(fleet.get_snapshot(ws(1)).unwrap().state, WorkspaceState::Running);
+        assert_eq!(
+            fleet.get_snapshot(ws(2)).unwrap().state,
+            WorkspaceState::Stopped
+        );
+        assert_eq!(
+            fleet.get_snapshot(ws(1)).unwrap().state,
+            WorkspaceState::Running
+        );
         shutdown.cancel();
         run.await.unwrap();
     });
@@ -243,7 +317,16 @@ fn long_action_keeps_its_lease_and_nobody_else_takes_it() {
         // Four minutes of a one-minute lease: renewed every 20 s.
         for _ in 0..12 {
             advance(&clock, Duration::from_secs(20)).await;
-            assert!(engine.store().job_rescue(clock.now()).await.unwrap().is_empty(), "lease expired at {}", clock.now());
+            assert!(
+                engine
+                    .store()
+                    .job_rescue(clock.now())
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "lease expired at {}",
+                clock.now()
+            );
         }
         let report = pass.await.unwrap();
         assert_eq!((report.stopped, report.lease_lost), (1, 0));
@@ -283,15 +366,27 @@ fn lost_lease_drops_the_job_and_the_new_holder_finishes_it() {
         advance(&clock, Duration::from_secs(20)).await;
         let report = pass.await.unwrap();
         assert_eq!(report.lease_lost, 1);
-        let job = engine.store().job_get(reclaimed[0].id).await.unwrap().unwrap();
-        assert_eq!((job.state(), job.attempt), (JobState::Running, 2), "the stale attempt wrote nothing");
+        let job = engine
+            .store()
+            .job_get(reclaimed[0].id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (job.state(), job.attempt),
+            (JobState::Running, 2),
+            "the stale attempt wrote nothing"
+        );
     });
 }
 
 #[test]
 fn hanging_action_times_out_and_is_retried() {
     rt().block_on(async {
-        let config = Config { action_timeout: Duration::from_secs(120), ..Config::default() };
+        let config = Config {
+            action_timeout: Duration::from_secs(120),
+            ..Config::default()
+        };
         let (engine, clock, fleet) = setup(config);
         fleet.insert(stopped_until(1, t0()));
         fleet.set_behavior(ws(1), Behavior::Hang);
@@ -304,7 +399,10 @@ fn hanging_action_times_out_and_is_retried() {
         let report = pass.await.unwrap();
         assert_eq!(report.retried, 1);
         let job = &jobs_in(&engine, JobState::Pending).await[0];
-        assert_eq!(job.error.as_deref(), Some("start failed: start timed out after 120s"));
+        assert_eq!(
+            job.error.as_deref(),
+            Some("start failed: start timed out after 120s")
+        );
         // The hung call was dropped: a retry is not an overlapping call.
         fleet.set_behavior(ws(1), Behavior::Succeed);
         clock.set(job.run_at);
@@ -316,7 +414,10 @@ fn hanging_action_times_out_and_is_retried() {
 #[test]
 fn concurrent_actions_are_bounded_by_config() {
     rt().block_on(async {
-        let config = Config { max_concurrent_actions: 2, ..Config::default() };
+        let config = Config {
+            max_concurrent_actions: 2,
+            ..Config::default()
+        };
         let (engine, clock, fleet) = setup(config);
         for n in 1..=5 {
             fleet.insert(running_until(n, t0()));
@@ -341,7 +442,10 @@ fn concurrent_actions_are_bounded_by_config() {
 #[test]
 fn shutdown_waits_for_the_grace_period_then_leaves_jobs_to_lease_expiry() {
     rt().block_on(async {
-        let config = Config { shutdown_grace: Duration::from_secs(30), ..quiet() };
+        let config = Config {
+            shutdown_grace: Duration::from_secs(30),
+            ..quiet()
+        };
         let (engine, clock, fleet) = setup(config.clone());
         fleet.insert(running_until(1, t0()));
         fleet.insert(running_until(2, t0()));
@@ -360,20 +464,33 @@ fn shutdown_waits_for_the_grace_period_then_leaves_jobs_to_lease_expiry() {
         assert!(!run.is_finished(), "in-flight actions get the grace period");
         advance(&clock, Duration::from_secs(30)).await;
         let report = run.await.unwrap();
-        assert_eq!(report.execute.stopped, 1, "the 10 s action finished within the grace");
+        assert_eq!(
+            report.execute.stopped, 1,
+            "the 10 s action finished within the grace"
+        );
         let left = jobs_in(&engine, JobState::Running).await;
-        assert_eq!(left.len(), 1, "the hung one is left running, not half-written");
+        assert_eq!(
+            left.len(),
+            1,
+            "the hung one is left running, not half-written"
+        );
         assert_eq!(left[0].workspace_id, ws(1));
 
         // Another engine on the same store takes it over once the lease expires.
         fleet.set_behavior(ws(1), Behavior::Succeed);
         let successor = sibling(&engine, config);
-        assert_eq!(successor.execute_due().await.unwrap().claimed, 0, "lease still valid");
+        assert_eq!(
+            successor.execute_due().await.unwrap().claimed,
+            0,
+            "lease still valid"
+        );
         clock.set(left[0].lease_expires_at.unwrap());
         let report = successor.execute_due().await.unwrap();
         assert_eq!((report.rescued, report.stopped), (1, 1));
         let logs = engine.store().job_log_list(left[0].id).await.unwrap();
-        assert!(logs.iter().any(|l| l.output.starts_with("rescued: attempt 1 by executor")));
+        assert!(logs
+            .iter()
+            .any(|l| l.output.starts_with("rescued: attempt 1 by executor")));
         assert!(fleet.violations().is_empty());
     });
 }
@@ -404,6 +521,51 @@ fn two_engines_on_one_store_never_act_twice() {
         assert_eq!(ra.execute.stopped + rb.execute.stopped, 20);
         assert_eq!(fleet.calls().len(), 20);
         assert!(fleet.violations().is_empty(), "{:?}", fleet.violations());
-        assert!(fleet.snapshots().iter().all(|w| w.state == WorkspaceState::Stopped));
+        assert!(fleet
+            .snapshots()
+            .iter()
+            .all(|w| w.state == WorkspaceState::Stopped));
+    });
+}
+
+#[test]
+fn jobs_of_one_workspace_never_run_at_once() {
+    rt().block_on(async {
+        let config = Config {
+            action_timeout: Duration::from_secs(120),
+            ..Config::default()
+        };
+        let (engine, clock, fleet) = setup(config);
+        fleet.insert(stopped_until(1, t0()));
+        fleet.set_behavior(ws(1), Behavior::Hang);
+        engine.reconcile_all().await.unwrap();
+        let first = tokio::spawn({
+            let engine = engine.clone();
+            async move { engine.execute_due().await.unwrap() }
+        });
+        settle().await;
+        // While the start hangs, the user starts it by hand and it gets a due auto-stop.
+        fleet.transition(ws(1), WorkspaceState::Running);
+        fleet.update(ws(1), |w| w.auto_stop_at = Some(t0()));
+        fleet.set_behavior(ws(1), Behavior::Succeed);
+        assert_eq!(engine.reconcile_all().await.unwrap().created, 1);
+        let second = engine.execute_due().await.unwrap();
+        assert_eq!(second.claimed, 0, "the stop waits for the start to finish");
+        assert_eq!(fleet.calls().len(), 1);
+        // The start times out and its job releases the workspace; the same pass then
+        // claims the stop.
+        advance(&clock, Duration::from_secs(120)).await;
+        let report = first.await.unwrap();
+        assert_eq!((report.retried, report.stopped), (1, 1));
+        let calls = fleet.calls();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(
+            (calls[1].operation, calls[1].at),
+            (
+                workspace_lifecycle::Operation::Stop,
+                t0() + TimeDelta::seconds(120)
+            )
+        );
+        assert!(fleet.violations().is_empty(), "{:?}", fleet.violations());
     });
 }

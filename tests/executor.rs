@@ -7,9 +7,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mockall::predicate::eq;
 use uuid::Uuid;
 use workspace_lifecycle::{
-    Clock, Config, FakeClock, InMemoryStore, Job, JobInsertParams, JobState, JobStore, LifecycleEngine,
-    MockWorkspaces, NewJob, LogLine, Operation, RetryPolicy, Workspace, WorkspaceError,
-    WorkspaceId, WorkspaceState,
+    Clock, Config, FakeClock, InMemoryStore, Job, JobInsertParams, JobState, JobStore,
+    LifecycleEngine, LogLine, MockWorkspaces, NewJob, Operation, RetryPolicy, Workspace,
+    WorkspaceError, WorkspaceId, WorkspaceState,
 };
 
 type Engine = LifecycleEngine<InMemoryStore, FakeClock, MockWorkspaces>;
@@ -31,7 +31,11 @@ fn config() -> Config {
     }
 }
 
-fn workspace(state: WorkspaceState, start: Option<DateTime<Utc>>, stop: Option<DateTime<Utc>>) -> Workspace {
+fn workspace(
+    state: WorkspaceState,
+    start: Option<DateTime<Utc>>,
+    stop: Option<DateTime<Utc>>,
+) -> Workspace {
     Workspace {
         id: WS,
         state,
@@ -41,11 +45,20 @@ fn workspace(state: WorkspaceState, start: Option<DateTime<Utc>>, stop: Option<D
 }
 
 fn engine(mock: MockWorkspaces) -> Engine {
-    LifecycleEngine::new(InMemoryStore::with_seed(1), FakeClock::new(t0()), mock, config()).unwrap()
+    LifecycleEngine::new(
+        InMemoryStore::with_seed(1),
+        FakeClock::new(t0()),
+        mock,
+        config(),
+    )
+    .unwrap()
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Inserts a due job for `WS` directly into the store.
@@ -73,7 +86,9 @@ async fn reread(engine: &Engine, job: &Job) -> (Job, Vec<String>) {
 }
 
 fn expect_get(mock: &mut MockWorkspaces, ws: Option<Workspace>) {
-    mock.expect_get().with(eq(WS)).returning(move |_| Ok(ws.clone()));
+    mock.expect_get()
+        .with(eq(WS))
+        .returning(move |_| Ok(ws.clone()));
 }
 
 #[test]
@@ -88,7 +103,10 @@ fn missing_workspace_cancels_without_a_call() {
         assert_eq!((report.claimed, report.cancelled), (1, 1));
         let (job, logs) = reread(&engine, &job).await;
         assert_eq!(job.state(), JobState::Cancelled);
-        assert_eq!(logs.last().unwrap(), "cancelled: the workspace no longer exists");
+        assert_eq!(
+            logs.last().unwrap(),
+            "cancelled: the workspace no longer exists"
+        );
     });
 }
 
@@ -96,14 +114,20 @@ fn missing_workspace_cancels_without_a_call() {
 fn removed_schedule_cancels_without_a_call() {
     rt().block_on(async {
         let mut mock = MockWorkspaces::new();
-        expect_get(&mut mock, Some(workspace(WorkspaceState::Running, None, None)));
+        expect_get(
+            &mut mock,
+            Some(workspace(WorkspaceState::Running, None, None)),
+        );
         mock.expect_stop().never();
         let engine = engine(mock);
         let job = due_job(&engine, Operation::Stop).await;
         assert_eq!(engine.execute_due().await.unwrap().cancelled, 1);
         let (job, logs) = reread(&engine, &job).await;
         assert_eq!(job.state(), JobState::Cancelled);
-        assert_eq!(logs.last().unwrap(), "cancelled: the workspace no longer has an auto-stop time");
+        assert_eq!(
+            logs.last().unwrap(),
+            "cancelled: the workspace no longer has an auto-stop time"
+        );
     });
 }
 
@@ -112,15 +136,25 @@ fn moved_schedule_cancels_and_schedules_the_new_time_at_once() {
     rt().block_on(async {
         let later = t0() + TimeDelta::hours(2);
         let mut mock = MockWorkspaces::new();
-        expect_get(&mut mock, Some(workspace(WorkspaceState::Running, None, Some(later))));
+        expect_get(
+            &mut mock,
+            Some(workspace(WorkspaceState::Running, None, Some(later))),
+        );
         mock.expect_stop().never();
         let engine = engine(mock);
         let job = due_job(&engine, Operation::Stop).await;
         assert_eq!(engine.execute_due().await.unwrap().cancelled, 1);
         let (job, logs) = reread(&engine, &job).await;
         assert_eq!(job.state(), JobState::Cancelled);
-        assert!(logs.last().unwrap().contains("moved from 2026-01-05T09:00:00+00:00 to 2026-01-05T11:00:00+00:00"));
-        let open = engine.store().job_list_open(workspace_lifecycle::WorkspaceRange::One(WS)).await.unwrap();
+        assert!(logs
+            .last()
+            .unwrap()
+            .contains("moved from 2026-01-05T09:00:00+00:00 to 2026-01-05T11:00:00+00:00"));
+        let open = engine
+            .store()
+            .job_list_open(workspace_lifecycle::WorkspaceRange::One(WS))
+            .await
+            .unwrap();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].deadline, later);
     });
@@ -130,7 +164,10 @@ fn moved_schedule_cancels_and_schedules_the_new_time_at_once() {
 fn already_in_state_completes_with_a_log_line_and_no_call() {
     rt().block_on(async {
         let mut mock = MockWorkspaces::new();
-        expect_get(&mut mock, Some(workspace(WorkspaceState::Stopped, None, Some(t0()))));
+        expect_get(
+            &mut mock,
+            Some(workspace(WorkspaceState::Stopped, None, Some(t0()))),
+        );
         mock.expect_stop().never();
         let engine = engine(mock);
         let job = due_job(&engine, Operation::Stop).await;
@@ -139,7 +176,10 @@ fn already_in_state_completes_with_a_log_line_and_no_call() {
         let (job, logs) = reread(&engine, &job).await;
         assert_eq!(job.state(), JobState::Completed);
         assert_eq!(job.error, None);
-        assert_eq!(logs.last().unwrap(), "completed without a call: the workspace is already stopped");
+        assert_eq!(
+            logs.last().unwrap(),
+            "completed without a call: the workspace is already stopped"
+        );
     });
 }
 
@@ -147,7 +187,10 @@ fn already_in_state_completes_with_a_log_line_and_no_call() {
 fn mid_transition_is_released_without_counting_a_failure() {
     rt().block_on(async {
         let mut mock = MockWorkspaces::new();
-        expect_get(&mut mock, Some(workspace(WorkspaceState::Stopping, Some(t0()), None)));
+        expect_get(
+            &mut mock,
+            Some(workspace(WorkspaceState::Stopping, Some(t0()), None)),
+        );
         mock.expect_start().never();
         let engine = engine(mock);
         let job = due_job(&engine, Operation::Start).await;
@@ -166,7 +209,10 @@ fn mid_transition_is_released_without_counting_a_failure() {
 fn failed_workspace_is_not_auto_started() {
     rt().block_on(async {
         let mut mock = MockWorkspaces::new();
-        expect_get(&mut mock, Some(workspace(WorkspaceState::Failed, Some(t0()), None)));
+        expect_get(
+            &mut mock,
+            Some(workspace(WorkspaceState::Failed, Some(t0()), None)),
+        );
         mock.expect_start().never();
         let engine = engine(mock);
         let job = due_job(&engine, Operation::Start).await;
@@ -179,8 +225,14 @@ fn failed_workspace_is_not_auto_started() {
 fn failed_workspace_is_auto_stopped() {
     rt().block_on(async {
         let mut mock = MockWorkspaces::new();
-        expect_get(&mut mock, Some(workspace(WorkspaceState::Failed, None, Some(t0()))));
-        mock.expect_stop().with(eq(WS)).times(1).returning(|_| Ok(()));
+        expect_get(
+            &mut mock,
+            Some(workspace(WorkspaceState::Failed, None, Some(t0()))),
+        );
+        mock.expect_stop()
+            .with(eq(WS))
+            .times(1)
+            .returning(|_| Ok(()));
         let engine = engine(mock);
         due_job(&engine, Operation::Stop).await;
         assert_eq!(engine.execute_due().await.unwrap().stopped, 1);
@@ -191,8 +243,14 @@ fn failed_workspace_is_auto_stopped() {
 fn successful_call_completes_with_log_lines() {
     rt().block_on(async {
         let mut mock = MockWorkspaces::new();
-        expect_get(&mut mock, Some(workspace(WorkspaceState::Stopped, Some(t0()), None)));
-        mock.expect_start().with(eq(WS)).times(1).returning(|_| Ok(()));
+        expect_get(
+            &mut mock,
+            Some(workspace(WorkspaceState::Stopped, Some(t0()), None)),
+        );
+        mock.expect_start()
+            .with(eq(WS))
+            .times(1)
+            .returning(|_| Ok(()));
         let engine = engine(mock);
         let job = due_job(&engine, Operation::Start).await;
         let report = engine.execute_due().await.unwrap();
@@ -211,7 +269,10 @@ fn successful_call_completes_with_log_lines() {
 fn errors_retry_with_backoff_then_fail_for_good() {
     rt().block_on(async {
         let mut mock = MockWorkspaces::new();
-        expect_get(&mut mock, Some(workspace(WorkspaceState::Running, None, Some(t0()))));
+        expect_get(
+            &mut mock,
+            Some(workspace(WorkspaceState::Running, None, Some(t0()))),
+        );
         mock.expect_stop()
             .times(3)
             .returning(|_| Err(WorkspaceError::other("quota exceeded")));
@@ -223,10 +284,19 @@ fn errors_retry_with_backoff_then_fail_for_good() {
         let (after, logs) = reread(&engine, &job).await;
         assert_eq!(after.state(), JobState::Pending);
         assert_eq!(after.failed_attempts, 1);
-        assert_eq!(after.error.as_deref(), Some("stop failed: workspace adapter: quota exceeded"));
+        assert_eq!(
+            after.error.as_deref(),
+            Some("stop failed: workspace adapter: quota exceeded")
+        );
         let delay = after.run_at - t0();
-        assert!(delay >= TimeDelta::seconds(5) && delay <= TimeDelta::seconds(10), "{delay}");
-        assert!(logs.last().unwrap().contains("attempt 1 of 3 failed, retrying at"));
+        assert!(
+            delay >= TimeDelta::seconds(5) && delay <= TimeDelta::seconds(10),
+            "{delay}"
+        );
+        assert!(logs
+            .last()
+            .unwrap()
+            .contains("attempt 1 of 3 failed, retrying at"));
         // Not retried before its backoff.
         assert_eq!(engine.execute_due().await.unwrap().claimed, 0);
 
@@ -241,9 +311,15 @@ fn errors_retry_with_backoff_then_fail_for_good() {
         assert_eq!((last.retried, last.failed), (0, 1));
         let (done, logs) = reread(&engine, &job).await;
         assert_eq!(done.state(), JobState::Completed);
-        assert_eq!(done.error.as_deref(), Some("stop failed: workspace adapter: quota exceeded"));
+        assert_eq!(
+            done.error.as_deref(),
+            Some("stop failed: workspace adapter: quota exceeded")
+        );
         assert_eq!(done.attempt, 3);
-        assert!(logs.last().unwrap().ends_with("giving up after 3 failed attempts"));
+        assert!(logs
+            .last()
+            .unwrap()
+            .ends_with("giving up after 3 failed attempts"));
     });
 }
 
@@ -251,14 +327,22 @@ fn errors_retry_with_backoff_then_fail_for_good() {
 fn not_found_from_the_call_cancels() {
     rt().block_on(async {
         let mut mock = MockWorkspaces::new();
-        expect_get(&mut mock, Some(workspace(WorkspaceState::Stopped, Some(t0()), None)));
-        mock.expect_start().times(1).returning(|id| Err(WorkspaceError::NotFound(id)));
+        expect_get(
+            &mut mock,
+            Some(workspace(WorkspaceState::Stopped, Some(t0()), None)),
+        );
+        mock.expect_start()
+            .times(1)
+            .returning(|id| Err(WorkspaceError::NotFound(id)));
         let engine = engine(mock);
         let job = due_job(&engine, Operation::Start).await;
         assert_eq!(engine.execute_due().await.unwrap().cancelled, 1);
         let (job, logs) = reread(&engine, &job).await;
         assert_eq!(job.state(), JobState::Cancelled);
-        assert_eq!(logs.last().unwrap(), "cancelled: start found the workspace gone");
+        assert_eq!(
+            logs.last().unwrap(),
+            "cancelled: start found the workspace gone"
+        );
     });
 }
 
@@ -266,13 +350,21 @@ fn not_found_from_the_call_cancels() {
 fn panicking_adapter_is_a_failed_attempt_not_a_crash() {
     rt().block_on(async {
         let mut mock = MockWorkspaces::new();
-        expect_get(&mut mock, Some(workspace(WorkspaceState::Stopped, Some(t0()), None)));
-        mock.expect_start().times(1).returning(|_| panic!("adapter bug"));
+        expect_get(
+            &mut mock,
+            Some(workspace(WorkspaceState::Stopped, Some(t0()), None)),
+        );
+        mock.expect_start()
+            .times(1)
+            .returning(|_| panic!("adapter bug"));
         let engine = engine(mock);
         let job = due_job(&engine, Operation::Start).await;
         assert_eq!(engine.execute_due().await.unwrap().retried, 1);
         let job = reread(&engine, &job).await.0;
-        assert_eq!(job.error.as_deref(), Some("start failed: workspace adapter panicked: adapter bug"));
+        assert_eq!(
+            job.error.as_deref(),
+            Some("start failed: workspace adapter panicked: adapter bug")
+        );
     });
 }
 
@@ -280,14 +372,18 @@ fn panicking_adapter_is_a_failed_attempt_not_a_crash() {
 fn failing_read_is_a_failed_attempt() {
     rt().block_on(async {
         let mut mock = MockWorkspaces::new();
-        mock.expect_get().returning(|_| Err(WorkspaceError::other("db down")));
+        mock.expect_get()
+            .returning(|_| Err(WorkspaceError::other("db down")));
         mock.expect_start().never();
         let engine = engine(mock);
         let job = due_job(&engine, Operation::Start).await;
         assert_eq!(engine.execute_due().await.unwrap().retried, 1);
         let job = reread(&engine, &job).await.0;
         assert_eq!(job.failed_attempts, 1);
-        assert_eq!(job.error.as_deref(), Some("reading the workspace failed: workspace adapter: db down"));
+        assert_eq!(
+            job.error.as_deref(),
+            Some("reading the workspace failed: workspace adapter: db down")
+        );
     });
 }
 
@@ -314,5 +410,8 @@ fn never_acts_before_the_deadline_even_if_the_clock_went_back() {
     let ws = workspace(WorkspaceState::Stopped, Some(t0()), None);
     assert_eq!(verdict(&claimed, Some(&ws), t0()), Verdict::Act);
     let early = verdict(&claimed, Some(&ws), t0() - TimeDelta::seconds(1));
-    assert!(matches!(early, Verdict::Defer { until: Some(u), .. } if u == t0()), "{early:?}");
+    assert!(
+        matches!(early, Verdict::Defer { until: Some(u), .. } if u == t0()),
+        "{early:?}"
+    );
 }

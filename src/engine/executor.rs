@@ -121,7 +121,10 @@ pub fn verdict(job: &Job, workspace: Option<&Workspace>, now: DateTime<Utc>) -> 
             ws.state
         )),
         Readiness::InTransition => Verdict::Defer {
-            reason: format!("deferred: the workspace is {}; trying again shortly", ws.state),
+            reason: format!(
+                "deferred: the workspace is {}; trying again shortly",
+                ws.state
+            ),
             until: None,
         },
         Readiness::NotApplicable => Verdict::Cancel {
@@ -317,7 +320,12 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         if free == 0 {
             return Ok(0);
         }
-        let Ok(mut permits) = self.inner.permits.clone().try_acquire_many_owned(free as u32) else {
+        let Ok(mut permits) = self
+            .inner
+            .permits
+            .clone()
+            .try_acquire_many_owned(free as u32)
+        else {
             // Another pass of this engine took the permits meanwhile.
             return Ok(0);
         };
@@ -397,10 +405,15 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
 
     /// Executor steps 2-6 for one job.
     async fn perform(&self, job: &Job) -> Outcome {
-        let ws = match call_adapter(self, || self.inner.workspaces.get(job.workspace_id), "get").await {
-            Ok(ws) => ws,
-            Err(error) => return self.failed_attempt(job, &format!("reading the workspace failed: {error}")).await,
-        };
+        let ws =
+            match call_adapter(self, || self.inner.workspaces.get(job.workspace_id), "get").await {
+                Ok(ws) => ws,
+                Err(error) => {
+                    return self
+                        .failed_attempt(job, &format!("reading the workspace failed: {error}"))
+                        .await
+                }
+            };
         let now = self.inner.clock.now();
         match verdict(job, ws.as_ref(), now) {
             Verdict::Cancel {
@@ -416,8 +429,10 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 outcome
             }
             Verdict::AlreadyDone(reason) => {
-                self.complete(job, None, vec![LogLine::info(reason)], |r| r.already_done += 1)
-                    .await
+                self.complete(job, None, vec![LogLine::info(reason)], |r| {
+                    r.already_done += 1
+                })
+                .await
             }
             Verdict::Defer { reason, until } => {
                 let soon = add(now, self.inner.config.transition_retry);
@@ -485,7 +500,10 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 self.cancel(job, format!("cancelled: {op} found the workspace gone"))
                     .await
             }
-            Err(error) => self.failed_attempt(job, &format!("{op} failed: {error}")).await,
+            Err(error) => {
+                self.failed_attempt(job, &format!("{op} failed: {error}"))
+                    .await
+            }
         }
     }
 
@@ -618,10 +636,11 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 }
                 Err(error) => {
                     failures = failures.saturating_add(1);
-                    let delay = self.inner.config.retry.backoff(
-                        crate::JobId(self.inner.executor_id.0),
-                        failures,
-                    );
+                    let delay = self
+                        .inner
+                        .config
+                        .retry
+                        .backoff(crate::JobId(self.inner.executor_id.0), failures);
                     tracing::warn!(%error, ?delay, "executor store error; backing off");
                     add(now, delay.min(self.inner.config.poll_interval))
                 }

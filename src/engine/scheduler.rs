@@ -170,7 +170,8 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         let limit = self.inner.config.page_size;
         let mut after: Option<WorkspaceId> = None;
         loop {
-            let page = call_adapter(self, || self.inner.workspaces.list(after, limit), "list").await?;
+            let page =
+                call_adapter(self, || self.inner.workspaces.list(after, limit), "list").await?;
             check_order(after, &page)?;
             report.pages += 1;
             report.workspaces += page.len();

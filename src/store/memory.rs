@@ -194,9 +194,7 @@ impl JobStore for InMemoryStore {
                     operation: new.operation,
                     deadline: new.deadline,
                 };
-                if state
-                    .open
-                    .contains_key(&(new.workspace_id, new.operation))
+                if state.open.contains_key(&(new.workspace_id, new.operation))
                     || state.done.contains(&occurrence)
                 {
                     continue;

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use workspace_lifecycle::{
     ExecutorId, Job, JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams,
     JobInsertParams, JobListParams, JobLogInsertParams, JobRenewLeaseParams, JobReschedule,
-    JobRescheduleParams, JobRetryParams, JobState, JobStore, LogLevel, LogLine, NewJob,
-    NewJobLog, Operation, Rescheduled, StoreError, WorkspaceId, WorkspaceRange,
+    JobRescheduleParams, JobRetryParams, JobState, JobStore, LogLevel, LogLine, NewJob, NewJobLog,
+    Operation, Rescheduled, StoreError, WorkspaceId, WorkspaceRange,
 };
 
 /// Every check's name, for the per-store test generators.
@@ -75,7 +75,12 @@ async fn insert<S: JobStore>(store: &S, jobs: Vec<NewJob>) -> Vec<Job> {
         .unwrap()
 }
 
-async fn insert_one<S: JobStore>(store: &S, w: u128, op: Operation, deadline: DateTime<Utc>) -> Job {
+async fn insert_one<S: JobStore>(
+    store: &S,
+    w: u128,
+    op: Operation,
+    deadline: DateTime<Utc>,
+) -> Job {
     let mut created = insert(store, vec![new_job(w, op, deadline)]).await;
     assert_eq!(created.len(), 1, "insert of {op} for {w} was skipped");
     created.remove(0)
@@ -143,25 +148,38 @@ pub async fn insert_skips_second_open_job_for_same_workspace_and_operation<S: Jo
     )
     .await;
     assert_eq!(created.len(), 3, "one start per workspace: {created:?}");
-    assert!(insert(&store, vec![new_job(1, Operation::Start, at(40))]).await.is_empty());
+    assert!(insert(&store, vec![new_job(1, Operation::Start, at(40))])
+        .await
+        .is_empty());
     // Still open while running.
     let claimed = claim(&store, at(10), 10).await;
     assert_eq!(claimed.len(), 2);
-    assert!(insert(&store, vec![new_job(2, Operation::Start, at(50))]).await.is_empty());
+    assert!(insert(&store, vec![new_job(2, Operation::Start, at(50))])
+        .await
+        .is_empty());
 }
 
 pub async fn insert_skips_completed_occurrence_but_not_cancelled_one<S: JobStore>(store: S) {
     let job = insert_one(&store, 1, Operation::Start, at(0)).await;
     let claimed = claim(&store, at(0), 1).await;
-    store.job_complete(complete(&claimed[0], 1, at(1), None)).await.unwrap();
-    assert!(insert(&store, vec![new_job(1, Operation::Start, at(0))]).await.is_empty());
+    store
+        .job_complete(complete(&claimed[0], 1, at(1), None))
+        .await
+        .unwrap();
+    assert!(insert(&store, vec![new_job(1, Operation::Start, at(0))])
+        .await
+        .is_empty());
     // A different occurrence of the same workspace is fine.
     let next = insert_one(&store, 1, Operation::Start, at(60)).await;
     assert_ne!(next.id, job.id);
     // A cancelled occurrence may be scheduled again.
     let cancelled = store
         .job_cancel(JobCancelParams {
-            jobs: vec![JobCancel { id: next.id, attempt: None, log: LogLine::info("x") }],
+            jobs: vec![JobCancel {
+                id: next.id,
+                attempt: None,
+                log: LogLine::info("x"),
+            }],
             now: at(2),
         })
         .await
@@ -175,11 +193,20 @@ pub async fn claim_takes_due_jobs_earliest_first_up_to_limit<S: JobStore>(store:
     let early = insert_one(&store, 2, Operation::Start, at(1)).await;
     let mid = insert_one(&store, 3, Operation::Start, at(3)).await;
     let future = insert_one(&store, 4, Operation::Start, at(100)).await;
-    assert!(claim(&store, at(0), 10).await.is_empty(), "nothing is due before its run_at");
+    assert!(
+        claim(&store, at(0), 10).await.is_empty(),
+        "nothing is due before its run_at"
+    );
     let first = claim(&store, at(10), 2).await;
-    assert_eq!(first.iter().map(|j| j.id).collect::<Vec<_>>(), vec![early.id, mid.id]);
+    assert_eq!(
+        first.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![early.id, mid.id]
+    );
     let second = claim(&store, at(10), 10).await;
-    assert_eq!(second.iter().map(|j| j.id).collect::<Vec<_>>(), vec![late.id]);
+    assert_eq!(
+        second.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![late.id]
+    );
     assert_eq!(get(&store, &future).await.state(), JobState::Pending);
     // Due exactly at its run_at.
     assert_eq!(claim(&store, at(100), 10).await.len(), 1);
@@ -195,13 +222,22 @@ pub async fn claim_sets_attempt_lease_and_executor<S: JobStore>(store: S) {
     assert_eq!(job.lease_expires_at, Some(at(3)));
     assert_eq!(job.claimed_by, Some(ExecutorId(Uuid::from_u128(99))));
     assert_eq!(get(&store, &job).await, job);
-    assert!(claim(&store, at(2), 1).await.is_empty(), "a running job is not claimed again");
+    assert!(
+        claim(&store, at(2), 1).await.is_empty(),
+        "a running job is not claimed again"
+    );
 }
 
 pub async fn concurrent_claims_never_share_a_job<S: JobStore>(store: S) {
-    let jobs: Vec<NewJob> = (0..50).map(|w| new_job(w, Operation::Start, at(0))).collect();
+    let jobs: Vec<NewJob> = (0..50)
+        .map(|w| new_job(w, Operation::Start, at(0)))
+        .collect();
     insert(&store, jobs).await;
-    let (a, b, c) = tokio::join!(claim(&store, at(0), 20), claim(&store, at(0), 20), claim(&store, at(0), 20));
+    let (a, b, c) = tokio::join!(
+        claim(&store, at(0), 20),
+        claim(&store, at(0), 20),
+        claim(&store, at(0), 20)
+    );
     let mut ids: Vec<_> = a.iter().chain(&b).chain(&c).map(|j| j.id).collect();
     let total = ids.len();
     ids.sort();
@@ -222,16 +258,26 @@ pub async fn claim_skips_workspace_with_running_job<S: JobStore>(store: S) {
     // Not while the workspace's other job runs.
     assert!(claim(&store, at(5), 10).await.is_empty());
     let running = get(&store, &start).await;
-    store.job_complete(complete(&running, 1, at(6), None)).await.unwrap();
+    store
+        .job_complete(complete(&running, 1, at(6), None))
+        .await
+        .unwrap();
     let second = claim(&store, at(6), 10).await;
-    assert_eq!(second.iter().map(|j| j.id).collect::<Vec<_>>(), vec![stop.id]);
+    assert_eq!(
+        second.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![stop.id]
+    );
 }
 
 pub async fn claim_racing_cancel_has_one_winner<S: JobStore>(store: S) {
     for round in 0..20u128 {
         let job = insert_one(&store, 1000 + round, Operation::Start, at(0)).await;
         let cancel = store.job_cancel(JobCancelParams {
-            jobs: vec![JobCancel { id: job.id, attempt: None, log: LogLine::info("race") }],
+            jobs: vec![JobCancel {
+                id: job.id,
+                attempt: None,
+                log: LogLine::info("race"),
+            }],
             now: at(0),
         });
         let (claimed, cancelled) = tokio::join!(claim(&store, at(0), 1), cancel);
@@ -262,7 +308,11 @@ pub async fn reschedule_moves_pending_job_and_resets_retry_state<S: JobStore>(st
         .unwrap();
     let results = store
         .job_reschedule(JobRescheduleParams {
-            jobs: vec![JobReschedule { id: job.id, deadline: at(30), log: LogLine::info("moved") }],
+            jobs: vec![JobReschedule {
+                id: job.id,
+                deadline: at(30),
+                log: LogLine::info("moved"),
+            }],
             now: at(2),
         })
         .await
@@ -281,16 +331,31 @@ pub async fn reschedule_moves_pending_job_and_resets_retry_state<S: JobStore>(st
 pub async fn reschedule_refuses_completed_occurrence_and_non_pending_jobs<S: JobStore>(store: S) {
     let first = insert_one(&store, 1, Operation::Stop, at(0)).await;
     let claimed = claim(&store, at(0), 1).await.remove(0);
-    store.job_complete(complete(&claimed, 1, at(1), None)).await.unwrap();
+    store
+        .job_complete(complete(&claimed, 1, at(1), None))
+        .await
+        .unwrap();
     let second = insert_one(&store, 1, Operation::Stop, at(60)).await;
     let running = insert_one(&store, 2, Operation::Stop, at(0)).await;
     claim(&store, at(0), 1).await;
     let results = store
         .job_reschedule(JobRescheduleParams {
             jobs: vec![
-                JobReschedule { id: second.id, deadline: at(0), log: LogLine::info("to done") },
-                JobReschedule { id: running.id, deadline: at(9), log: LogLine::info("running") },
-                JobReschedule { id: first.id, deadline: at(9), log: LogLine::info("completed") },
+                JobReschedule {
+                    id: second.id,
+                    deadline: at(0),
+                    log: LogLine::info("to done"),
+                },
+                JobReschedule {
+                    id: running.id,
+                    deadline: at(9),
+                    log: LogLine::info("running"),
+                },
+                JobReschedule {
+                    id: first.id,
+                    deadline: at(9),
+                    log: LogLine::info("completed"),
+                },
             ],
             now: at(2),
         })
@@ -315,8 +380,16 @@ pub async fn cancel_without_attempt_takes_pending_jobs_only<S: JobStore>(store: 
     let cancelled = store
         .job_cancel(JobCancelParams {
             jobs: vec![
-                JobCancel { id: pending.id, attempt: None, log: LogLine::info("no schedule") },
-                JobCancel { id: running.id, attempt: None, log: LogLine::info("no schedule") },
+                JobCancel {
+                    id: pending.id,
+                    attempt: None,
+                    log: LogLine::info("no schedule"),
+                },
+                JobCancel {
+                    id: running.id,
+                    attempt: None,
+                    log: LogLine::info("no schedule"),
+                },
             ],
             now: at(1),
         })
@@ -337,7 +410,11 @@ pub async fn cancel_with_attempt_is_fenced<S: JobStore>(store: S) {
     claim(&store, at(0), 1).await;
     let stale = store
         .job_cancel(JobCancelParams {
-            jobs: vec![JobCancel { id: job.id, attempt: Some(7), log: LogLine::info("stale") }],
+            jobs: vec![JobCancel {
+                id: job.id,
+                attempt: Some(7),
+                log: LogLine::info("stale"),
+            }],
             now: at(1),
         })
         .await
@@ -346,7 +423,11 @@ pub async fn cancel_with_attempt_is_fenced<S: JobStore>(store: S) {
     assert_eq!(get(&store, &job).await.state(), JobState::Running);
     let held = store
         .job_cancel(JobCancelParams {
-            jobs: vec![JobCancel { id: job.id, attempt: Some(1), log: LogLine::info("gone") }],
+            jobs: vec![JobCancel {
+                id: job.id,
+                attempt: Some(1),
+                log: LogLine::info("gone"),
+            }],
             now: at(1),
         })
         .await
@@ -361,15 +442,31 @@ pub async fn cancel_with_attempt_is_fenced<S: JobStore>(store: S) {
 
 pub async fn complete_is_fenced_by_attempt<S: JobStore>(store: S) {
     let job = insert_one(&store, 1, Operation::Start, at(0)).await;
-    assert!(lease_lost(store.job_complete(complete(&job, 0, at(0), None)).await), "pending job");
+    assert!(
+        lease_lost(store.job_complete(complete(&job, 0, at(0), None)).await),
+        "pending job"
+    );
     claim(&store, at(0), 1).await;
-    assert!(lease_lost(store.job_complete(complete(&job, 2, at(1), None)).await));
-    let done = store.job_complete(complete(&job, 1, at(1), None)).await.unwrap();
+    assert!(lease_lost(
+        store.job_complete(complete(&job, 2, at(1), None)).await
+    ));
+    let done = store
+        .job_complete(complete(&job, 1, at(1), None))
+        .await
+        .unwrap();
     assert_eq!(done.state(), JobState::Completed);
     assert_eq!(done.completed_at, Some(at(1)));
     assert_eq!(done.error, None);
-    assert!(lease_lost(store.job_complete(complete(&job, 1, at(2), Some("late"))).await));
-    assert_eq!(get(&store, &job).await, done, "a late write changes nothing");
+    assert!(lease_lost(
+        store
+            .job_complete(complete(&job, 1, at(2), Some("late")))
+            .await
+    ));
+    assert_eq!(
+        get(&store, &job).await,
+        done,
+        "a late write changes nothing"
+    );
 }
 
 pub async fn complete_records_error_and_blocks_occurrence<S: JobStore>(store: S) {
@@ -380,9 +477,14 @@ pub async fn complete_records_error_and_blocks_occurrence<S: JobStore>(store: S)
         .await
         .unwrap();
     assert_eq!(done.error.as_deref(), Some("quota exceeded"));
-    assert!(insert(&store, vec![new_job(1, Operation::Start, at(0))]).await.is_empty());
+    assert!(insert(&store, vec![new_job(1, Operation::Start, at(0))])
+        .await
+        .is_empty());
     let logs = store.job_log_list(job.id).await.unwrap();
-    assert_eq!(logs.iter().map(|l| l.output.as_str()).collect::<Vec<_>>(), vec!["scheduled start of 1", "done"]);
+    assert_eq!(
+        logs.iter().map(|l| l.output.as_str()).collect::<Vec<_>>(),
+        vec!["scheduled start of 1", "done"]
+    );
 }
 
 pub async fn retry_releases_job_and_counts_only_failures<S: JobStore>(store: S) {
@@ -401,9 +503,22 @@ pub async fn retry_releases_job_and_counts_only_failures<S: JobStore>(store: S) 
         .unwrap();
     assert_eq!(failed.state(), JobState::Pending);
     assert_eq!((failed.run_at, failed.deadline), (at(3), at(0)));
-    assert_eq!((failed.failed_attempts, failed.error.as_deref()), (1, Some("boom")));
-    assert_eq!((failed.started_at, failed.lease_expires_at, failed.claimed_by), (None, None, None));
-    assert!(claim(&store, at(2), 1).await.is_empty(), "not before run_at");
+    assert_eq!(
+        (failed.failed_attempts, failed.error.as_deref()),
+        (1, Some("boom"))
+    );
+    assert_eq!(
+        (
+            failed.started_at,
+            failed.lease_expires_at,
+            failed.claimed_by
+        ),
+        (None, None, None)
+    );
+    assert!(
+        claim(&store, at(2), 1).await.is_empty(),
+        "not before run_at"
+    );
     let again = claim(&store, at(3), 1).await.remove(0);
     assert_eq!(again.attempt, 2);
     let released = store
@@ -420,7 +535,14 @@ pub async fn retry_releases_job_and_counts_only_failures<S: JobStore>(store: S) 
     assert_eq!(released.failed_attempts, 1, "a release is not a failure");
     assert!(lease_lost(
         store
-            .job_retry(JobRetryParams { id: job.id, attempt: 2, now: at(5), run_at: at(6), error: None, logs: vec![] })
+            .job_retry(JobRetryParams {
+                id: job.id,
+                attempt: 2,
+                now: at(5),
+                run_at: at(6),
+                error: None,
+                logs: vec![]
+            })
             .await
     ));
 }
@@ -428,11 +550,19 @@ pub async fn retry_releases_job_and_counts_only_failures<S: JobStore>(store: S) 
 pub async fn renew_lease_extends_and_is_fenced<S: JobStore>(store: S) {
     let job = insert_one(&store, 1, Operation::Start, at(0)).await;
     claim(&store, at(0), 1).await;
-    let renew = |attempt, now| JobRenewLeaseParams { id: job.id, attempt, now, lease: LEASE };
+    let renew = |attempt, now| JobRenewLeaseParams {
+        id: job.id,
+        attempt,
+        now,
+        lease: LEASE,
+    };
     assert_eq!(store.job_renew_lease(renew(1, at(1))).await.unwrap(), at(2));
     assert_eq!(get(&store, &job).await.lease_expires_at, Some(at(2)));
     assert!(lease_lost(store.job_renew_lease(renew(3, at(1))).await));
-    assert!(store.job_rescue(at(1)).await.unwrap().is_empty(), "renewed lease is not expired");
+    assert!(
+        store.job_rescue(at(1)).await.unwrap().is_empty(),
+        "renewed lease is not expired"
+    );
 }
 
 pub async fn rescue_returns_expired_leases_and_fences_old_attempt<S: JobStore>(store: S) {
@@ -444,18 +574,29 @@ pub async fn rescue_returns_expired_leases_and_fences_old_attempt<S: JobStore>(s
     let rescued = store.job_rescue(at(1)).await.unwrap();
     assert_eq!(rescued.len(), 1);
     assert_eq!(rescued[0].id, old.id);
-    assert_eq!(rescued[0].state(), JobState::Running, "returned as it was before");
+    assert_eq!(
+        rescued[0].state(),
+        JobState::Running,
+        "returned as it was before"
+    );
     let after = get(&store, &old).await;
     assert_eq!(after.state(), JobState::Pending);
     assert_eq!(after.run_at, at(1));
     assert_eq!((after.lease_expires_at, after.claimed_by), (None, None));
     assert_eq!(get(&store, &young).await.state(), JobState::Running);
     // The rescued attempt can no longer write.
-    assert!(lease_lost(store.job_complete(complete(&old, 1, at(1), None)).await));
+    assert!(lease_lost(
+        store.job_complete(complete(&old, 1, at(1), None)).await
+    ));
     let again = claim(&store, at(1), 1).await.remove(0);
     assert_eq!((again.id, again.attempt), (old.id, 2));
-    assert!(lease_lost(store.job_complete(complete(&old, 1, at(2), None)).await));
-    store.job_complete(complete(&old, 2, at(2), None)).await.unwrap();
+    assert!(lease_lost(
+        store.job_complete(complete(&old, 1, at(2), None)).await
+    ));
+    store
+        .job_complete(complete(&old, 2, at(2), None))
+        .await
+        .unwrap();
 }
 
 pub async fn list_open_covers_ranges_and_skips_finished_jobs<S: JobStore>(store: S) {
@@ -466,26 +607,59 @@ pub async fn list_open_covers_ranges_and_skips_finished_jobs<S: JobStore>(store:
     // Finish workspace 1's job.
     let claimed = claim(&store, at(1), 1).await.remove(0);
     assert_eq!(claimed.workspace_id, ws(1));
-    store.job_complete(complete(&claimed, 1, at(1), None)).await.unwrap();
+    store
+        .job_complete(complete(&claimed, 1, at(1), None))
+        .await
+        .unwrap();
     let range = |after: Option<u128>, through: Option<u128>| WorkspaceRange::Page {
         after: after.map(ws),
         through: through.map(ws),
     };
-    let keys = |jobs: Vec<Job>| jobs.iter().map(|j| (j.workspace_id, j.operation)).collect::<Vec<_>>();
+    let keys = |jobs: Vec<Job>| {
+        jobs.iter()
+            .map(|j| (j.workspace_id, j.operation))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
         keys(store.job_list_open(range(Some(1), Some(3))).await.unwrap()),
-        vec![(ws(2), Operation::Stop), (ws(3), Operation::Start), (ws(3), Operation::Stop)]
+        vec![
+            (ws(2), Operation::Stop),
+            (ws(3), Operation::Start),
+            (ws(3), Operation::Stop)
+        ]
     );
-    assert_eq!(keys(store.job_list_open(range(Some(3), None)).await.unwrap()).len(), 2);
-    assert_eq!(keys(store.job_list_open(WorkspaceRange::ALL).await.unwrap()).len(), 5);
     assert_eq!(
-        keys(store.job_list_open(WorkspaceRange::One(ws(3))).await.unwrap()),
+        keys(store.job_list_open(range(Some(3), None)).await.unwrap()).len(),
+        2
+    );
+    assert_eq!(
+        keys(store.job_list_open(WorkspaceRange::ALL).await.unwrap()).len(),
+        5
+    );
+    assert_eq!(
+        keys(
+            store
+                .job_list_open(WorkspaceRange::One(ws(3)))
+                .await
+                .unwrap()
+        ),
         vec![(ws(3), Operation::Start), (ws(3), Operation::Stop)]
     );
-    assert!(store.job_list_open(WorkspaceRange::One(ws(1))).await.unwrap().is_empty());
+    assert!(store
+        .job_list_open(WorkspaceRange::One(ws(1)))
+        .await
+        .unwrap()
+        .is_empty());
     // Running jobs are open too.
     claim(&store, at(2), 1).await;
-    assert_eq!(store.job_list_open(WorkspaceRange::One(ws(2))).await.unwrap()[0].state(), JobState::Running);
+    assert_eq!(
+        store
+            .job_list_open(WorkspaceRange::One(ws(2)))
+            .await
+            .unwrap()[0]
+            .state(),
+        JobState::Running
+    );
 }
 
 pub async fn next_due_is_earliest_run_at_or_lease<S: JobStore>(store: S) {
@@ -496,26 +670,56 @@ pub async fn next_due_is_earliest_run_at_or_lease<S: JobStore>(store: S) {
     // Claimed at 0 with a one-minute lease: next is the lease, then the pending job.
     claim(&store, at(0), 1).await;
     assert_eq!(store.job_next_due().await.unwrap(), Some(at(1)));
-    let claimed = store.job_list_open(WorkspaceRange::One(ws(2))).await.unwrap().remove(0);
-    store.job_complete(complete(&claimed, 1, at(0), None)).await.unwrap();
+    let claimed = store
+        .job_list_open(WorkspaceRange::One(ws(2)))
+        .await
+        .unwrap()
+        .remove(0);
+    store
+        .job_complete(complete(&claimed, 1, at(0), None))
+        .await
+        .unwrap();
     assert_eq!(store.job_next_due().await.unwrap(), Some(at(30)));
 }
 
 pub async fn log_insert_is_fenced_for_executor_lines<S: JobStore>(store: S) {
     let job = insert_one(&store, 1, Operation::Start, at(0)).await;
     claim(&store, at(0), 1).await;
-    let line = |attempt, text: &str| NewJobLog { job_id: job.id, attempt, line: LogLine::info(text) };
-    let unknown = NewJobLog { job_id: workspace_lifecycle::JobId(Uuid::from_u128(5)), attempt: None, line: LogLine::info("?") };
+    let line = |attempt, text: &str| NewJobLog {
+        job_id: job.id,
+        attempt,
+        line: LogLine::info(text),
+    };
+    let unknown = NewJobLog {
+        job_id: workspace_lifecycle::JobId(Uuid::from_u128(5)),
+        attempt: None,
+        line: LogLine::info("?"),
+    };
     let written = store
         .job_log_insert(JobLogInsertParams {
-            logs: vec![line(Some(1), "held"), line(Some(2), "stale"), line(None, "scheduler"), unknown],
+            logs: vec![
+                line(Some(1), "held"),
+                line(Some(2), "stale"),
+                line(None, "scheduler"),
+                unknown,
+            ],
             now: at(1),
         })
         .await
         .unwrap();
     assert_eq!(written, 2);
-    let long = NewJobLog { job_id: job.id, attempt: None, line: LogLine::new(LogLevel::Error, "x".repeat(5000)) };
-    store.job_log_insert(JobLogInsertParams { logs: vec![long], now: at(2) }).await.unwrap();
+    let long = NewJobLog {
+        job_id: job.id,
+        attempt: None,
+        line: LogLine::new(LogLevel::Error, "x".repeat(5000)),
+    };
+    store
+        .job_log_insert(JobLogInsertParams {
+            logs: vec![long],
+            now: at(2),
+        })
+        .await
+        .unwrap();
     let logs = store.job_log_list(job.id).await.unwrap();
     let texts: Vec<_> = logs.iter().map(|l| l.output.as_str()).collect();
     assert_eq!(&texts[..3], &["scheduled start of 1", "held", "scheduler"]);
@@ -527,23 +731,42 @@ pub async fn log_insert_is_fenced_for_executor_lines<S: JobStore>(store: S) {
 pub async fn list_filters_and_orders_newest_first<S: JobStore>(store: S) {
     let a = insert_one(&store, 1, Operation::Start, at(0)).await;
     let b = store
-        .job_insert(JobInsertParams { jobs: vec![new_job(1, Operation::Stop, at(5))], now: at(1) })
+        .job_insert(JobInsertParams {
+            jobs: vec![new_job(1, Operation::Stop, at(5))],
+            now: at(1),
+        })
         .await
         .unwrap()
         .remove(0);
     let c = store
-        .job_insert(JobInsertParams { jobs: vec![new_job(2, Operation::Stop, at(5))], now: at(2) })
+        .job_insert(JobInsertParams {
+            jobs: vec![new_job(2, Operation::Stop, at(5))],
+            now: at(2),
+        })
         .await
         .unwrap()
         .remove(0);
     claim(&store, at(0), 1).await;
     let ids = |jobs: Vec<Job>| jobs.into_iter().map(|j| j.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.job_list(JobListParams::default()).await.unwrap()), vec![c.id, b.id, a.id]);
-    let by_ws = JobListParams { workspace_id: Some(ws(1)), ..JobListParams::default() };
+    assert_eq!(
+        ids(store.job_list(JobListParams::default()).await.unwrap()),
+        vec![c.id, b.id, a.id]
+    );
+    let by_ws = JobListParams {
+        workspace_id: Some(ws(1)),
+        ..JobListParams::default()
+    };
     assert_eq!(ids(store.job_list(by_ws).await.unwrap()), vec![b.id, a.id]);
-    let by_op = JobListParams { operation: Some(Operation::Stop), limit: Some(1), ..JobListParams::default() };
+    let by_op = JobListParams {
+        operation: Some(Operation::Stop),
+        limit: Some(1),
+        ..JobListParams::default()
+    };
     assert_eq!(ids(store.job_list(by_op).await.unwrap()), vec![c.id]);
-    let running = JobListParams { state: Some(JobState::Running), ..JobListParams::default() };
+    let running = JobListParams {
+        state: Some(JobState::Running),
+        ..JobListParams::default()
+    };
     assert_eq!(ids(store.job_list(running).await.unwrap()), vec![a.id]);
 }
 
@@ -553,7 +776,12 @@ pub async fn get_and_logs_of_unknown_job_are_empty<S: JobStore>(store: S) {
     assert!(store.job_log_list(id).await.unwrap().is_empty());
     assert!(lease_lost(
         store
-            .job_renew_lease(JobRenewLeaseParams { id, attempt: 1, now: t0(), lease: LEASE })
+            .job_renew_lease(JobRenewLeaseParams {
+                id,
+                attempt: 1,
+                now: t0(),
+                lease: LEASE
+            })
             .await
     ));
 }
