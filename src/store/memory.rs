@@ -356,9 +356,9 @@ impl JobStore for InMemoryStore {
                 job.completed_at = Some(params.now);
                 job.updated_at = params.now;
                 job.lease_expires_at = None;
-                if params.error.is_some() {
-                    job.error = params.error;
-                }
+                // The final outcome: an earlier attempt's error does not outlive a
+                // success (the log keeps the history).
+                job.error = params.error;
             });
             for line in &params.logs {
                 state.log(params.id, params.now, line);

@@ -545,6 +545,13 @@ pub async fn retry_releases_job_and_counts_only_failures<S: JobStore>(store: S) 
             })
             .await
     ));
+    // A later success leaves no error behind: `error` on a completed job means failed.
+    claim(&store, at(5), 1).await;
+    let done = store
+        .job_complete(complete(&job, 3, at(6), None))
+        .await
+        .unwrap();
+    assert_eq!(done.error, None);
 }
 
 pub async fn renew_lease_extends_and_is_fenced<S: JobStore>(store: S) {
