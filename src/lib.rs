@@ -50,6 +50,8 @@ mod store;
 pub mod testkit;
 mod workspace;
 
+/// Re-exported so an implementation of [`Workspaces`] needs no extra dependency.
+pub use async_trait::async_trait;
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use config::{Config, RetryPolicy, MAX_DURATION};
 pub use engine::{executor, scheduler, ExecuteReport, LifecycleEngine, ReconcileReport, RunReport};
