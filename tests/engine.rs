@@ -9,11 +9,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use common::{advance, advance_to, rt, settle, t0, ws};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
 use workspace_lifecycle::{
-    Clock, Config, FakeClock, InMemoryStore, Job, JobListParams, JobState, JobStore,
-    LifecycleEngine, MockWorkspaces, Workspace, WorkspaceError, WorkspaceRange, WorkspaceState,
+    Clock, Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobListParams, JobState, JobStore,
+    LifecycleEngine, MockWorkspaces, RunReport, Workspace, WorkspaceError, WorkspaceRange,
+    WorkspaceState,
 };
 
 type Engine = LifecycleEngine<Arc<InMemoryStore>, FakeClock, FakeWorkspaces>;
@@ -44,6 +46,22 @@ fn sibling(engine: &Engine, config: Config) -> Engine {
         config,
     )
     .unwrap()
+}
+
+/// One executor pass in the background.
+fn spawn_pass(engine: &Engine) -> JoinHandle<ExecuteReport> {
+    let engine = engine.clone();
+    tokio::spawn(async move { engine.execute_due().await.unwrap() })
+}
+
+/// The engine's run loop in the background, with the token that stops it.
+fn spawn_run(engine: &Engine) -> (CancellationToken, JoinHandle<RunReport>) {
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn({
+        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        async move { engine.run(shutdown).await }
+    });
+    (shutdown, run)
 }
 
 fn running_until(n: u128, stop: DateTime<Utc>) -> Workspace {
@@ -240,12 +258,7 @@ fn run_sleeps_until_the_earliest_deadline_and_acts_on_time() {
     rt().block_on(async {
         let (engine, clock, fleet) = setup(quiet());
         fleet.insert(running_until(1, t0() + TimeDelta::minutes(30)));
-        let shutdown = CancellationToken::new();
-        let run = tokio::spawn({
-            let engine = engine.clone();
-            let shutdown = shutdown.clone();
-            async move { engine.run(shutdown).await }
-        });
+        let (shutdown, run) = spawn_run(&engine);
         clock.wait_for_sleepers(2).await;
         settle().await;
         // The scheduler sleeps a tick; the executor until the job's deadline.
@@ -271,12 +284,7 @@ fn run_wakes_early_when_a_sooner_job_appears() {
     rt().block_on(async {
         let (engine, clock, fleet) = setup(quiet());
         fleet.insert(running_until(1, hours(10)));
-        let shutdown = CancellationToken::new();
-        let run = tokio::spawn({
-            let engine = engine.clone();
-            let shutdown = shutdown.clone();
-            async move { engine.run(shutdown).await }
-        });
+        let (shutdown, run) = spawn_run(&engine);
         clock.wait_for_sleepers(2).await;
         settle().await;
         assert_eq!(
@@ -310,10 +318,7 @@ fn long_action_keeps_its_lease_and_nobody_else_takes_it() {
         fleet.insert(running_until(1, t0()));
         fleet.set_behavior(ws(1), Behavior::Take(Duration::from_secs(240)));
         engine.reconcile_all().await.unwrap();
-        let pass = tokio::spawn({
-            let engine = engine.clone();
-            async move { engine.execute_due().await.unwrap() }
-        });
+        let pass = spawn_pass(&engine);
         // Four minutes of a one-minute lease: renewed every 20 s.
         for _ in 0..12 {
             advance(&clock, Duration::from_secs(20)).await;
@@ -341,10 +346,7 @@ fn lost_lease_drops_the_job_and_the_new_holder_finishes_it() {
         fleet.insert(running_until(1, t0()));
         fleet.set_behavior(ws(1), Behavior::Hang);
         engine.reconcile_all().await.unwrap();
-        let pass = tokio::spawn({
-            let engine = engine.clone();
-            async move { engine.execute_due().await.unwrap() }
-        });
+        let pass = spawn_pass(&engine);
         settle().await;
         // The engine stalls (its renewals do not run) and its lease expires: another
         // executor rescues and re-claims the job.
@@ -380,21 +382,25 @@ fn lost_lease_drops_the_job_and_the_new_holder_finishes_it() {
     });
 }
 
+/// Workspace 1 due to start now, its start hanging, a pass under way; calls time out
+/// after two minutes.
+async fn hanging_start() -> (Engine, FakeClock, FakeWorkspaces, JoinHandle<ExecuteReport>) {
+    let config = Config {
+        action_timeout: Duration::from_secs(120),
+        ..Config::default()
+    };
+    let (engine, clock, fleet) = setup(config);
+    fleet.insert(stopped_until(1, t0()));
+    fleet.set_behavior(ws(1), Behavior::Hang);
+    engine.reconcile_all().await.unwrap();
+    let pass = spawn_pass(&engine);
+    (engine, clock, fleet, pass)
+}
+
 #[test]
 fn hanging_action_times_out_and_is_retried() {
     rt().block_on(async {
-        let config = Config {
-            action_timeout: Duration::from_secs(120),
-            ..Config::default()
-        };
-        let (engine, clock, fleet) = setup(config);
-        fleet.insert(stopped_until(1, t0()));
-        fleet.set_behavior(ws(1), Behavior::Hang);
-        engine.reconcile_all().await.unwrap();
-        let pass = tokio::spawn({
-            let engine = engine.clone();
-            async move { engine.execute_due().await.unwrap() }
-        });
+        let (engine, clock, fleet, pass) = hanging_start().await;
         advance(&clock, Duration::from_secs(120)).await;
         let report = pass.await.unwrap();
         assert_eq!(report.retried, 1);
@@ -424,10 +430,7 @@ fn concurrent_actions_are_bounded_by_config() {
             fleet.set_behavior(ws(n), Behavior::Take(Duration::from_secs(60)));
         }
         engine.reconcile_all().await.unwrap();
-        let pass = tokio::spawn({
-            let engine = engine.clone();
-            async move { engine.execute_due().await.unwrap() }
-        });
+        let pass = spawn_pass(&engine);
         settle().await;
         assert_eq!(jobs_in(&engine, JobState::Running).await.len(), 2);
         assert_eq!(fleet.calls().len(), 2);
@@ -451,12 +454,7 @@ fn shutdown_waits_for_the_grace_period_then_leaves_jobs_to_lease_expiry() {
         fleet.insert(running_until(2, t0()));
         fleet.set_behavior(ws(1), Behavior::Hang);
         fleet.set_behavior(ws(2), Behavior::Take(Duration::from_secs(10)));
-        let shutdown = CancellationToken::new();
-        let run = tokio::spawn({
-            let engine = engine.clone();
-            let shutdown = shutdown.clone();
-            async move { engine.run(shutdown).await }
-        });
+        let (shutdown, run) = spawn_run(&engine);
         settle().await;
         assert_eq!(jobs_in(&engine, JobState::Running).await.len(), 2);
         shutdown.cancel();
@@ -504,20 +502,12 @@ fn two_engines_on_one_store_never_act_twice() {
             fleet.insert(running_until(n, t0() + TimeDelta::minutes(n as i64)));
             fleet.set_behavior(ws(n), Behavior::Take(Duration::from_secs(30)));
         }
-        let shutdown = CancellationToken::new();
-        let runs = (
-            tokio::spawn({
-                let (a, s) = (a.clone(), shutdown.clone());
-                async move { a.run(s).await }
-            }),
-            tokio::spawn({
-                let (b, s) = (b.clone(), shutdown.clone());
-                async move { b.run(s).await }
-            }),
-        );
+        let (stop_a, run_a) = spawn_run(&a);
+        let (stop_b, run_b) = spawn_run(&b);
         advance(&clock, Duration::from_secs(30 * 60)).await;
-        shutdown.cancel();
-        let (ra, rb) = (runs.0.await.unwrap(), runs.1.await.unwrap());
+        stop_a.cancel();
+        stop_b.cancel();
+        let (ra, rb) = (run_a.await.unwrap(), run_b.await.unwrap());
         assert_eq!(ra.execute.stopped + rb.execute.stopped, 20);
         assert_eq!(fleet.calls().len(), 20);
         assert!(fleet.violations().is_empty(), "{:?}", fleet.violations());
@@ -531,18 +521,7 @@ fn two_engines_on_one_store_never_act_twice() {
 #[test]
 fn jobs_of_one_workspace_never_run_at_once() {
     rt().block_on(async {
-        let config = Config {
-            action_timeout: Duration::from_secs(120),
-            ..Config::default()
-        };
-        let (engine, clock, fleet) = setup(config);
-        fleet.insert(stopped_until(1, t0()));
-        fleet.set_behavior(ws(1), Behavior::Hang);
-        engine.reconcile_all().await.unwrap();
-        let first = tokio::spawn({
-            let engine = engine.clone();
-            async move { engine.execute_due().await.unwrap() }
-        });
+        let (engine, clock, fleet, first) = hanging_start().await;
         settle().await;
         // While the start hangs, the user starts it by hand and it gets a due auto-stop.
         fleet.transition(ws(1), WorkspaceState::Running);

@@ -7,8 +7,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mockall::predicate::eq;
 use uuid::Uuid;
 use workspace_lifecycle::{
-    Clock, Config, FakeClock, InMemoryStore, Job, JobInsertParams, JobState, JobStore,
-    LifecycleEngine, LogLine, MockWorkspaces, NewJob, Operation, RetryPolicy, Workspace,
+    Clock, Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobInsertParams, JobState,
+    JobStore, LifecycleEngine, LogLine, MockWorkspaces, NewJob, Operation, RetryPolicy, Workspace,
     WorkspaceError, WorkspaceId, WorkspaceState,
 };
 
@@ -91,17 +91,32 @@ fn expect_get(mock: &mut MockWorkspaces, ws: Option<Workspace>) {
         .returning(move |_| Ok(ws.clone()));
 }
 
+/// Executor steps for one due job of `operation`: the workspace reads as `ws`, and
+/// `calls` sets what start/stop calls are expected. Returns the pass's report and the
+/// job with its log as they ended up.
+async fn one_job(
+    ws: Option<Workspace>,
+    operation: Operation,
+    calls: impl FnOnce(&mut MockWorkspaces),
+) -> (ExecuteReport, Job, Vec<String>) {
+    let mut mock = MockWorkspaces::new();
+    expect_get(&mut mock, ws);
+    calls(&mut mock);
+    let engine = engine(mock);
+    let job = due_job(&engine, operation).await;
+    let report = engine.execute_due().await.unwrap();
+    let (job, logs) = reread(&engine, &job).await;
+    (report, job, logs)
+}
+
 #[test]
 fn missing_workspace_cancels_without_a_call() {
     rt().block_on(async {
-        let mut mock = MockWorkspaces::new();
-        expect_get(&mut mock, None);
-        mock.expect_start().never();
-        let engine = engine(mock);
-        let job = due_job(&engine, Operation::Start).await;
-        let report = engine.execute_due().await.unwrap();
+        let (report, job, logs) = one_job(None, Operation::Start, |m| {
+            m.expect_start().never();
+        })
+        .await;
         assert_eq!((report.claimed, report.cancelled), (1, 1));
-        let (job, logs) = reread(&engine, &job).await;
         assert_eq!(job.state(), JobState::Cancelled);
         assert_eq!(
             logs.last().unwrap(),
@@ -113,16 +128,12 @@ fn missing_workspace_cancels_without_a_call() {
 #[test]
 fn removed_schedule_cancels_without_a_call() {
     rt().block_on(async {
-        let mut mock = MockWorkspaces::new();
-        expect_get(
-            &mut mock,
-            Some(workspace(WorkspaceState::Running, None, None)),
-        );
-        mock.expect_stop().never();
-        let engine = engine(mock);
-        let job = due_job(&engine, Operation::Stop).await;
-        assert_eq!(engine.execute_due().await.unwrap().cancelled, 1);
-        let (job, logs) = reread(&engine, &job).await;
+        let ws = workspace(WorkspaceState::Running, None, None);
+        let (report, job, logs) = one_job(Some(ws), Operation::Stop, |m| {
+            m.expect_stop().never();
+        })
+        .await;
+        assert_eq!(report.cancelled, 1);
         assert_eq!(job.state(), JobState::Cancelled);
         assert_eq!(
             logs.last().unwrap(),
@@ -163,17 +174,12 @@ fn moved_schedule_cancels_and_schedules_the_new_time_at_once() {
 #[test]
 fn already_in_state_completes_with_a_log_line_and_no_call() {
     rt().block_on(async {
-        let mut mock = MockWorkspaces::new();
-        expect_get(
-            &mut mock,
-            Some(workspace(WorkspaceState::Stopped, None, Some(t0()))),
-        );
-        mock.expect_stop().never();
-        let engine = engine(mock);
-        let job = due_job(&engine, Operation::Stop).await;
-        let report = engine.execute_due().await.unwrap();
+        let ws = workspace(WorkspaceState::Stopped, None, Some(t0()));
+        let (report, job, logs) = one_job(Some(ws), Operation::Stop, |m| {
+            m.expect_stop().never();
+        })
+        .await;
         assert_eq!((report.already_done, report.stopped), (1, 0));
-        let (job, logs) = reread(&engine, &job).await;
         assert_eq!(job.state(), JobState::Completed);
         assert_eq!(job.error, None);
         assert_eq!(
@@ -186,17 +192,12 @@ fn already_in_state_completes_with_a_log_line_and_no_call() {
 #[test]
 fn mid_transition_is_released_without_counting_a_failure() {
     rt().block_on(async {
-        let mut mock = MockWorkspaces::new();
-        expect_get(
-            &mut mock,
-            Some(workspace(WorkspaceState::Stopping, Some(t0()), None)),
-        );
-        mock.expect_start().never();
-        let engine = engine(mock);
-        let job = due_job(&engine, Operation::Start).await;
-        let report = engine.execute_due().await.unwrap();
+        let ws = workspace(WorkspaceState::Stopping, Some(t0()), None);
+        let (report, job, logs) = one_job(Some(ws), Operation::Start, |m| {
+            m.expect_start().never();
+        })
+        .await;
         assert_eq!((report.deferred, report.retried, report.failed), (1, 0, 0));
-        let (job, logs) = reread(&engine, &job).await;
         assert_eq!(job.state(), JobState::Pending);
         assert_eq!(job.failed_attempts, 0);
         assert_eq!(job.run_at, t0() + TimeDelta::seconds(15));
@@ -208,54 +209,38 @@ fn mid_transition_is_released_without_counting_a_failure() {
 #[test]
 fn failed_workspace_is_not_auto_started() {
     rt().block_on(async {
-        let mut mock = MockWorkspaces::new();
-        expect_get(
-            &mut mock,
-            Some(workspace(WorkspaceState::Failed, Some(t0()), None)),
-        );
-        mock.expect_start().never();
-        let engine = engine(mock);
-        let job = due_job(&engine, Operation::Start).await;
-        assert_eq!(engine.execute_due().await.unwrap().cancelled, 1);
-        assert_eq!(reread(&engine, &job).await.0.state(), JobState::Cancelled);
+        let ws = workspace(WorkspaceState::Failed, Some(t0()), None);
+        let (report, job, _) = one_job(Some(ws), Operation::Start, |m| {
+            m.expect_start().never();
+        })
+        .await;
+        assert_eq!(report.cancelled, 1);
+        assert_eq!(job.state(), JobState::Cancelled);
     });
 }
 
 #[test]
 fn failed_workspace_is_auto_stopped() {
     rt().block_on(async {
-        let mut mock = MockWorkspaces::new();
-        expect_get(
-            &mut mock,
-            Some(workspace(WorkspaceState::Failed, None, Some(t0()))),
-        );
-        mock.expect_stop()
-            .with(eq(WS))
-            .times(1)
-            .returning(|_| Ok(()));
-        let engine = engine(mock);
-        due_job(&engine, Operation::Stop).await;
-        assert_eq!(engine.execute_due().await.unwrap().stopped, 1);
+        let ws = workspace(WorkspaceState::Failed, None, Some(t0()));
+        let (report, job, _) = one_job(Some(ws), Operation::Stop, |m| {
+            m.expect_stop().with(eq(WS)).times(1).returning(|_| Ok(()));
+        })
+        .await;
+        assert_eq!(report.stopped, 1);
+        assert_eq!(job.state(), JobState::Completed);
     });
 }
 
 #[test]
 fn successful_call_completes_with_log_lines() {
     rt().block_on(async {
-        let mut mock = MockWorkspaces::new();
-        expect_get(
-            &mut mock,
-            Some(workspace(WorkspaceState::Stopped, Some(t0()), None)),
-        );
-        mock.expect_start()
-            .with(eq(WS))
-            .times(1)
-            .returning(|_| Ok(()));
-        let engine = engine(mock);
-        let job = due_job(&engine, Operation::Start).await;
-        let report = engine.execute_due().await.unwrap();
+        let ws = workspace(WorkspaceState::Stopped, Some(t0()), None);
+        let (report, job, logs) = one_job(Some(ws), Operation::Start, |m| {
+            m.expect_start().with(eq(WS)).times(1).returning(|_| Ok(()));
+        })
+        .await;
         assert_eq!((report.claimed, report.started), (1, 1));
-        let (job, logs) = reread(&engine, &job).await;
         assert_eq!(job.state(), JobState::Completed);
         assert_eq!(job.completed_at, Some(t0()));
         assert_eq!(job.attempt, 1);
@@ -326,18 +311,14 @@ fn errors_retry_with_backoff_then_fail_for_good() {
 #[test]
 fn not_found_from_the_call_cancels() {
     rt().block_on(async {
-        let mut mock = MockWorkspaces::new();
-        expect_get(
-            &mut mock,
-            Some(workspace(WorkspaceState::Stopped, Some(t0()), None)),
-        );
-        mock.expect_start()
-            .times(1)
-            .returning(|id| Err(WorkspaceError::NotFound(id)));
-        let engine = engine(mock);
-        let job = due_job(&engine, Operation::Start).await;
-        assert_eq!(engine.execute_due().await.unwrap().cancelled, 1);
-        let (job, logs) = reread(&engine, &job).await;
+        let ws = workspace(WorkspaceState::Stopped, Some(t0()), None);
+        let (report, job, logs) = one_job(Some(ws), Operation::Start, |m| {
+            m.expect_start()
+                .times(1)
+                .returning(|id| Err(WorkspaceError::NotFound(id)));
+        })
+        .await;
+        assert_eq!(report.cancelled, 1);
         assert_eq!(job.state(), JobState::Cancelled);
         assert_eq!(
             logs.last().unwrap(),
@@ -349,18 +330,14 @@ fn not_found_from_the_call_cancels() {
 #[test]
 fn panicking_adapter_is_a_failed_attempt_not_a_crash() {
     rt().block_on(async {
-        let mut mock = MockWorkspaces::new();
-        expect_get(
-            &mut mock,
-            Some(workspace(WorkspaceState::Stopped, Some(t0()), None)),
-        );
-        mock.expect_start()
-            .times(1)
-            .returning(|_| panic!("adapter bug"));
-        let engine = engine(mock);
-        let job = due_job(&engine, Operation::Start).await;
-        assert_eq!(engine.execute_due().await.unwrap().retried, 1);
-        let job = reread(&engine, &job).await.0;
+        let ws = workspace(WorkspaceState::Stopped, Some(t0()), None);
+        let (report, job, _) = one_job(Some(ws), Operation::Start, |m| {
+            m.expect_start()
+                .times(1)
+                .returning(|_| panic!("adapter bug"));
+        })
+        .await;
+        assert_eq!(report.retried, 1);
         assert_eq!(
             job.error.as_deref(),
             Some("start failed: workspace adapter panicked: adapter bug")

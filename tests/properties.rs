@@ -57,6 +57,16 @@ fn config() -> Config {
     }
 }
 
+fn any_state() -> impl Strategy<Value = WorkspaceState> + Clone {
+    prop_oneof![
+        Just(WorkspaceState::Running),
+        Just(WorkspaceState::Stopped),
+        Just(WorkspaceState::Starting),
+        Just(WorkspaceState::Stopping),
+        Just(WorkspaceState::Failed),
+    ]
+}
+
 #[derive(Clone, Debug)]
 enum Act {
     Succeed,
@@ -95,13 +105,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     let w = 0..WORKSPACES;
     let minutes = prop_oneof![Just(None), (-120i16..=600).prop_map(Some)];
-    let state = prop_oneof![
-        Just(WorkspaceState::Running),
-        Just(WorkspaceState::Stopped),
-        Just(WorkspaceState::Starting),
-        Just(WorkspaceState::Stopping),
-        Just(WorkspaceState::Failed),
-    ];
+    let state = any_state();
     let act = prop_oneof![
         4 => Just(Act::Succeed),
         2 => (1u8..=5).prop_map(Act::Take),
@@ -536,13 +540,7 @@ proptest! {
 /// A workspace and its open jobs, as random as the rule's inputs can be.
 fn workspace_and_jobs() -> impl Strategy<Value = (Option<Workspace>, Vec<Job>)> {
     let time = (0i64..5).prop_map(|h| t0() + TimeDelta::hours(h));
-    let state = prop_oneof![
-        Just(WorkspaceState::Running),
-        Just(WorkspaceState::Stopped),
-        Just(WorkspaceState::Starting),
-        Just(WorkspaceState::Stopping),
-        Just(WorkspaceState::Failed),
-    ];
+    let state = any_state();
     let ws_strategy = prop::option::of(
         (
             state,
