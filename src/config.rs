@@ -9,6 +9,12 @@ use crate::job::JobId;
 /// meaningfully added to a timestamp.
 pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
+/// The shortest lease accepted: renewals every third of it must still be meaningful.
+pub const MIN_LEASE: Duration = Duration::from_secs(1);
+
+/// The largest count `page_size` and `max_concurrent_actions` accept.
+pub const MAX_COUNT: usize = 1_000_000;
+
 /// How the engine paces itself. `Config::default()` is what production should run.
 ///
 /// ```
@@ -76,7 +82,8 @@ impl Config {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] naming the first field that is zero, above [`MAX_DURATION`], or
+    /// [`ConfigError`] naming the first field that is zero, a duration above
+    /// [`MAX_DURATION`], a count above [`MAX_COUNT`], a lease below [`MIN_LEASE`], or
     /// out of order with another (`retry.initial_backoff` must not exceed
     /// `retry.max_backoff`).
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -111,6 +118,20 @@ impl Config {
             if value == 0 {
                 return Err(ConfigError::Zero { field });
             }
+            if value > MAX_COUNT {
+                return Err(ConfigError::CountTooLarge {
+                    field,
+                    value,
+                    max: MAX_COUNT,
+                });
+            }
+        }
+        if self.lease < MIN_LEASE {
+            return Err(ConfigError::TooSmall {
+                field: "lease",
+                value: self.lease,
+                min: MIN_LEASE,
+            });
         }
         if self.retry.initial_backoff > self.retry.max_backoff {
             return Err(ConfigError::Order {
@@ -173,7 +194,9 @@ impl RetryPolicy {
     /// assert!(policy.backoff(job, 30) <= policy.max_backoff);
     /// ```
     pub fn backoff(&self, job: JobId, failures: u32) -> Duration {
-        let exponent = failures.saturating_sub(1).min(32);
+        // 2^31 times any positive initial backoff already exceeds MAX_DURATION, so
+        // capping the exponent there changes nothing and keeps the shift in range.
+        let exponent = failures.saturating_sub(1).min(31);
         let full = self
             .initial_backoff
             .saturating_mul(1u32 << exponent)
@@ -249,6 +272,44 @@ mod tests {
                 assert!(d >= full / 2 && d <= full, "n={n} d={d:?} full={full:?}");
             }
         }
+    }
+
+    #[test]
+    fn backoff_never_overflows() {
+        let p = RetryPolicy {
+            max_attempts: u32::MAX,
+            initial_backoff: MAX_DURATION,
+            max_backoff: MAX_DURATION,
+        };
+        for n in [0, 1, 31, 32, 33, 64, u32::MAX] {
+            let d = p.backoff(JobId(Uuid::from_u128(1)), n);
+            assert!(d >= MAX_DURATION / 2 && d <= MAX_DURATION, "n={n}");
+        }
+        let d = RetryPolicy::default().backoff(JobId(Uuid::from_u128(1)), u32::MAX);
+        assert!(d <= RetryPolicy::default().max_backoff);
+    }
+
+    #[test]
+    fn tiny_lease_and_huge_counts_are_rejected() {
+        let c = Config {
+            lease: Duration::from_millis(10),
+            ..Config::default()
+        };
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "lease is 10ms, below the minimum of 1s"
+        );
+        let c = Config {
+            max_concurrent_actions: usize::MAX,
+            ..Config::default()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::CountTooLarge {
+                field: "max_concurrent_actions",
+                ..
+            })
+        ));
     }
 
     #[test]

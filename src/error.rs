@@ -92,6 +92,26 @@ pub enum ConfigError {
         /// The largest accepted value.
         max: Duration,
     },
+    /// A duration below its minimum.
+    #[error("{field} is {value:?}, below the minimum of {min:?}")]
+    TooSmall {
+        /// The field's name.
+        field: &'static str,
+        /// The value given.
+        value: Duration,
+        /// The smallest accepted value.
+        min: Duration,
+    },
+    /// A count above its maximum.
+    #[error("{field} is {value}, above the limit of {max}")]
+    CountTooLarge {
+        /// The field's name.
+        field: &'static str,
+        /// The value given.
+        value: usize,
+        /// The largest accepted value.
+        max: usize,
+    },
     /// Two fields that must be ordered are not.
     #[error("{smaller} ({smaller_value:?}) must be less than {larger} ({larger_value:?})")]
     Order {

@@ -53,7 +53,7 @@ mod workspace;
 /// Re-exported so an implementation of [`Workspaces`] needs no extra dependency.
 pub use async_trait::async_trait;
 pub use clock::{Clock, FakeClock, SystemClock};
-pub use config::{Config, RetryPolicy, MAX_DURATION};
+pub use config::{Config, RetryPolicy, MAX_COUNT, MAX_DURATION, MIN_LEASE};
 pub use engine::{executor, scheduler, ExecuteReport, LifecycleEngine, ReconcileReport, RunReport};
 pub use error::{ConfigError, Error, StoreError, WorkspaceError};
 pub use job::{ExecutorId, Job, JobId, JobLog, JobState, LogLevel, LogLine, Occurrence, Operation};

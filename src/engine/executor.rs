@@ -624,15 +624,16 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             let step = async {
                 self.rescue(&mut report).await?;
                 while self.claim_and_spawn(&mut tasks, &mut report).await? > 0 {}
-                self.inner.store.job_next_due().await
+                self.inner.store.job_next_due(now).await
             };
             let wake_at = match step.await {
                 Ok(next) => {
                     failures = 0;
+                    // Due jobs we could not claim wait for a permit (join_next below)
+                    // or for their workspace's running job to finish (a store change);
+                    // the poll covers stores that cannot signal changes.
                     let poll = add(now, self.inner.config.poll_interval);
-                    // A due job we could not claim (its workspace is busy) would make
-                    // `next` lie in the past; the poll bounds how long we wait for it.
-                    next.filter(|t| *t > now).map_or(poll, |t| t.min(poll))
+                    next.map_or(poll, |t| t.min(poll))
                 }
                 Err(error) => {
                     failures = failures.saturating_add(1);

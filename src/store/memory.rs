@@ -462,10 +462,20 @@ impl JobStore for InMemoryStore {
             .collect())
     }
 
-    async fn job_next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+    async fn job_next_due(
+        &self,
+        after: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let state = self.state.lock();
-        let pending = state.pending.first().map(|(at, _)| *at);
-        let lease = state.running.first().map(|(at, _)| *at);
+        // Every key with a time after `after` sorts above (after, the largest id).
+        let lower = Bound::Excluded((after, JobId(Uuid::max())));
+        let first_after = |set: &BTreeSet<(DateTime<Utc>, JobId)>| {
+            set.range((lower, Bound::Unbounded))
+                .next()
+                .map(|(at, _)| *at)
+        };
+        let pending = first_after(&state.pending);
+        let lease = first_after(&state.running);
         Ok(match (pending, lease) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

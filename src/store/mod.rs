@@ -313,9 +313,12 @@ pub trait JobStore: Send + Sync + 'static {
     /// (workspace, operation).
     async fn job_list_open(&self, range: WorkspaceRange) -> Result<Vec<Job>, StoreError>;
 
-    /// When the executor next has something to do: the earliest `run_at` of a pending
-    /// job or `lease_expires_at` of a running one.
-    async fn job_next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// When the executor next has something to do after `after`: the earliest
+    /// `run_at` of a pending job or `lease_expires_at` of a running one that lies
+    /// strictly after `after`. (Jobs due at or before `after` are the claim's business:
+    /// the caller has just claimed what it could.)
+    async fn job_next_due(&self, after: DateTime<Utc>)
+        -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// One job.
     async fn job_get(&self, id: JobId) -> Result<Option<Job>, StoreError>;
@@ -375,8 +378,11 @@ impl<S: JobStore + ?Sized> JobStore for Arc<S> {
     async fn job_list_open(&self, range: WorkspaceRange) -> Result<Vec<Job>, StoreError> {
         (**self).job_list_open(range).await
     }
-    async fn job_next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        (**self).job_next_due().await
+    async fn job_next_due(
+        &self,
+        after: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        (**self).job_next_due(after).await
     }
     async fn job_get(&self, id: JobId) -> Result<Option<Job>, StoreError> {
         (**self).job_get(id).await

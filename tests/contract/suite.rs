@@ -670,13 +670,15 @@ pub async fn list_open_covers_ranges_and_skips_finished_jobs<S: JobStore>(store:
 }
 
 pub async fn next_due_is_earliest_run_at_or_lease<S: JobStore>(store: S) {
-    assert_eq!(store.job_next_due().await.unwrap(), None);
+    assert_eq!(store.job_next_due(t0()).await.unwrap(), None);
     insert_one(&store, 1, Operation::Start, at(30)).await;
     insert_one(&store, 2, Operation::Start, at(0)).await;
-    assert_eq!(store.job_next_due().await.unwrap(), Some(at(0)));
+    assert_eq!(store.job_next_due(at(-1)).await.unwrap(), Some(at(0)));
+    // Only what lies strictly after `after`.
+    assert_eq!(store.job_next_due(at(0)).await.unwrap(), Some(at(30)));
     // Claimed at 0 with a one-minute lease: next is the lease, then the pending job.
     claim(&store, at(0), 1).await;
-    assert_eq!(store.job_next_due().await.unwrap(), Some(at(1)));
+    assert_eq!(store.job_next_due(at(0)).await.unwrap(), Some(at(1)));
     let claimed = store
         .job_list_open(WorkspaceRange::One(ws(2)))
         .await
@@ -686,7 +688,8 @@ pub async fn next_due_is_earliest_run_at_or_lease<S: JobStore>(store: S) {
         .job_complete(complete(&claimed, 1, at(0), None))
         .await
         .unwrap();
-    assert_eq!(store.job_next_due().await.unwrap(), Some(at(30)));
+    assert_eq!(store.job_next_due(at(0)).await.unwrap(), Some(at(30)));
+    assert_eq!(store.job_next_due(at(30)).await.unwrap(), None);
 }
 
 pub async fn log_insert_is_fenced_for_executor_lines<S: JobStore>(store: S) {
