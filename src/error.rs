@@ -22,9 +22,24 @@ pub enum StoreError {
     /// A row or value the store cannot represent or decode.
     #[error("invalid data: {0}")]
     InvalidData(String),
-    /// The store's backend failed (connection, I/O). Transient: the engine retries.
+    /// The store cannot be reached (connection lost, pool exhausted). Transient: the
+    /// engine retries with backoff.
+    #[error("store unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store refused a write because of a concurrent one (a unique violation, a
+    /// serialization failure, a deadlock). Transient: the engine retries.
+    #[error("store conflict: {0}")]
+    Conflict(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Any other failure of the store's backend.
     #[error("store backend: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Whether retrying the same operation later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Conflict(_))
+    }
 }
 
 /// An error from a [`Workspaces`](crate::Workspaces) implementation.

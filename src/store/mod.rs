@@ -18,6 +18,8 @@
 //! | `UpdateWorkspaceLifecycleJobWithCompleteByID` | [`job_complete`](JobStore::job_complete) |
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +29,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 pub use memory::InMemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PgStore, DEFAULT_SCHEMA};
 
 use crate::error::StoreError;
 use crate::job::{ExecutorId, Job, JobId, JobLog, JobState, LogLine, Operation};

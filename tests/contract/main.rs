@@ -1,5 +1,7 @@
 //! The `JobStore` contract suite, one test per check per store.
 
+#[path = "../common/pg.rs"]
+mod pg;
 mod suite;
 
 /// One `#[test]` per check, each on a fresh store made by `$make`.
@@ -22,4 +24,27 @@ mod memory {
     use workspace_lifecycle::InMemoryStore;
 
     crate::for_each_check!(store_tests, InMemoryStore::with_seed(7));
+}
+
+/// One `#[test]` per check on a Postgres store in a schema of its own.
+macro_rules! pg_store_tests {
+    ($unused:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let Some(db) = crate::pg::test_db(4).await else { return };
+                    crate::suite::$check(db.store.clone()).await;
+                });
+            }
+        )*
+    };
+}
+
+mod postgres {
+    crate::for_each_check!(pg_store_tests, ());
 }

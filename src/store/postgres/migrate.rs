@@ -1,0 +1,70 @@
+//! The migrator: applies `migrations/*.sql` to the store's schema, once each.
+//!
+//! It keeps its own ledger, `<schema>.schema_migrations`, rather than sqlx's
+//! `_sqlx_migrations`: the host application's sqlx migrator would otherwise see our
+//! versions as its own and refuse to run ("migration N was previously applied but is
+//! missing"). Migrations run in one transaction under an advisory lock, so replicas
+//! starting together apply each exactly once, and a failed migration leaves nothing
+//! half-applied.
+
+use sqlx::{AssertSqlSafe, PgPool, Row};
+
+use super::db_error;
+use crate::error::StoreError;
+
+/// (version, description, SQL with `{schema}` placeholders), in order.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "the job table and its logs",
+    include_str!("../../../migrations/0001_jobs.sql"),
+)];
+
+pub(super) async fn run(pool: &PgPool, schema: &str) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    sqlx::query("select pg_advisory_xact_lock(hashtext($1))")
+        .bind(format!("workspace_lifecycle.migrate.{schema}"))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    let ledger = format!(
+        "create schema if not exists {schema};
+         create table if not exists {schema}.schema_migrations (
+             version bigint primary key,
+             description text not null,
+             applied_at timestamptz not null default now()
+         );"
+    );
+    sqlx::raw_sql(AssertSqlSafe(ledger))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    let applied: Vec<i64> = sqlx::query(AssertSqlSafe(format!(
+        "select version from {schema}.schema_migrations"
+    )))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?
+    .iter()
+    .map(|row| row.try_get::<i64, _>("version"))
+    .collect::<Result<_, _>>()
+    .map_err(db_error)?;
+    for (version, description, template) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        sqlx::raw_sql(AssertSqlSafe(template.replace("{schema}", schema)))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        sqlx::query(AssertSqlSafe(format!(
+            "insert into {schema}.schema_migrations (version, description) values ($1, $2)"
+        )))
+        .bind(version)
+        .bind(description)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tracing::info!(schema, version, description, "migration applied");
+    }
+    tx.commit().await.map_err(db_error)
+}

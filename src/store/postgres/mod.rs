@@ -1,0 +1,662 @@
+//! [`PgStore`]: the job table in PostgreSQL (13 or later), behind the same contract as
+//! [`InMemoryStore`](crate::InMemoryStore).
+//!
+//! - All tables, types and the notification function live in one schema of the
+//!   store's own (default `workspace_lifecycle`), so the seed's names (`log_level`
+//!   among them) never collide with the host application's. [`PgStore::migrate`]
+//!   creates or upgrades it, tracked in `<schema>.schema_migrations`, apart from
+//!   sqlx's `_sqlx_migrations`.
+//! - Claims are one statement: `for update skip locked` over the pending jobs' index.
+//!   Every time-dependent predicate takes the engine's `now` as a bind parameter.
+//! - Batch operations (insert, cancel, reschedule, open jobs of a page) are one round
+//!   trip each.
+//! - Other processes' changes arrive as `NOTIFY <schema>_jobs`, turned into
+//!   [`JobStore::job_changes`] by a listener task that reconnects by itself.
+//!
+//! ```no_run
+//! use workspace_lifecycle::PgStore;
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let pool = sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?;
+//! let store = PgStore::new(pool);
+//! store.migrate().await?;
+//! # Ok(()) }
+//! ```
+
+mod migrate;
+mod sql;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+use sqlx::postgres::{PgListener, PgPool, PgRow};
+use sqlx::{AssertSqlSafe, Row};
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+use uuid::Uuid;
+
+use super::{
+    JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams, JobListParams,
+    JobLogInsertParams, JobRenewLeaseParams, JobRescheduleParams, JobRetryParams, JobStore,
+    Rescheduled, WorkspaceRange,
+};
+use crate::clock::add;
+use crate::error::StoreError;
+use crate::job::{ExecutorId, Job, JobId, JobLog, JobState, LogLevel, LogLine, Operation};
+use crate::workspace::WorkspaceId;
+
+/// The schema [`PgStore::new`] uses.
+pub const DEFAULT_SCHEMA: &str = "workspace_lifecycle";
+
+/// How many times a claim is retried when two claimers picked jobs of one workspace at
+/// once and the running-workspace index rejected one of them.
+const CLAIM_CONFLICT_RETRIES: usize = 3;
+
+/// The job table in PostgreSQL. Cloning is cheap and shares the pool.
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("schema", &self.inner.schema)
+            .finish()
+    }
+}
+
+struct Inner {
+    pool: PgPool,
+    schema: String,
+    sql: Statements,
+    changes: watch::Sender<u64>,
+    listener: Mutex<Option<AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(listener) = self.listener.lock().take() {
+            listener.abort();
+        }
+    }
+}
+
+/// The statements of `sql`, rendered for one schema.
+struct Statements {
+    insert: Arc<str>,
+    log_insert: Arc<str>,
+    claim: Arc<str>,
+    reschedule: Arc<str>,
+    cancel: Arc<str>,
+    complete: Arc<str>,
+    retry: Arc<str>,
+    renew: Arc<str>,
+    rescue: Arc<str>,
+    list_open_range: Arc<str>,
+    list_open_one: Arc<str>,
+    next_due: Arc<str>,
+    get: Arc<str>,
+    list: Arc<str>,
+    log_list: Arc<str>,
+}
+
+impl Statements {
+    fn new(schema: &str) -> Self {
+        let r = |t: &str| Arc::<str>::from(sql::render(t, schema));
+        Statements {
+            insert: r(sql::INSERT),
+            log_insert: r(sql::LOG_INSERT),
+            claim: r(sql::CLAIM),
+            reschedule: r(sql::RESCHEDULE),
+            cancel: r(sql::CANCEL),
+            complete: r(sql::COMPLETE),
+            retry: r(sql::RETRY),
+            renew: r(sql::RENEW),
+            rescue: r(sql::RESCUE),
+            list_open_range: r(sql::LIST_OPEN_RANGE),
+            list_open_one: r(sql::LIST_OPEN_ONE),
+            next_due: r(sql::NEXT_DUE),
+            get: r(sql::GET),
+            list: r(sql::LIST),
+            log_list: r(sql::LOG_LIST),
+        }
+    }
+}
+
+/// A statement with its schema filled in; safe because the schema is validated as a
+/// plain identifier before any statement is rendered, and every value is bound.
+fn q(sql: &Arc<str>) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(AssertSqlSafe(sql.clone()))
+}
+
+impl PgStore {
+    /// A store over `pool` in the default schema, [`DEFAULT_SCHEMA`].
+    pub fn new(pool: PgPool) -> Self {
+        Self::build(pool, DEFAULT_SCHEMA.to_owned())
+    }
+
+    /// A store over `pool` in `schema`, for several independent job tables in one
+    /// database (tests use one schema each).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidData`] unless `schema` is a plain lowercase identifier:
+    /// a letter or `_`, then letters, digits or `_`, at most 50 characters.
+    pub fn with_schema(pool: PgPool, schema: &str) -> Result<Self, StoreError> {
+        let valid = !schema.is_empty()
+            && schema.len() <= 50
+            && schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && !schema.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            return Err(StoreError::InvalidData(format!(
+                "schema name {schema:?} must be a lowercase identifier of at most 50 characters"
+            )));
+        }
+        Ok(Self::build(pool, schema.to_owned()))
+    }
+
+    fn build(pool: PgPool, schema: String) -> Self {
+        PgStore {
+            inner: Arc::new(Inner {
+                sql: Statements::new(&schema),
+                pool,
+                schema,
+                changes: watch::Sender::new(0),
+                listener: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Creates or upgrades the schema, its tables, indexes and trigger. Safe to call
+    /// from every replica at start-up: concurrent calls wait for each other, and
+    /// applied migrations are skipped.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] if the database refuses a statement.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrate::run(&self.inner.pool, &self.inner.schema).await
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    /// The schema holding the job table.
+    pub fn schema(&self) -> &str {
+        &self.inner.schema
+    }
+
+    /// The NOTIFY channel job changes are announced on: `<schema>_jobs`.
+    pub fn channel(&self) -> String {
+        format!("{}_jobs", self.inner.schema)
+    }
+
+    fn start_listener(&self) {
+        let mut listener = self.inner.listener.lock();
+        if listener.is_some() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let pool = self.inner.pool.clone();
+        let channel = self.channel();
+        let changes = self.inner.changes.clone();
+        let task = runtime.spawn(listen(pool, channel, changes));
+        *listener = Some(task.abort_handle());
+    }
+}
+
+/// Turns NOTIFYs into bumps of the change counter, forever. A bump also follows every
+/// (re)connection, since notifications sent while disconnected are lost; meanwhile the
+/// engine falls back to its deadline sleep and poll interval.
+async fn listen(pool: PgPool, channel: String, changes: watch::Sender<u64>) {
+    let bump = || changes.send_modify(|n| *n = n.wrapping_add(1));
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let connected = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(&channel).await?;
+            Ok::<_, sqlx::Error>(listener)
+        }
+        .await;
+        let mut listener = match connected {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, ?delay, "job notification listener cannot connect; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+                continue;
+            }
+        };
+        delay = Duration::from_millis(100);
+        bump();
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(_)) => bump(),
+                // The connection dropped; the next call reconnects and re-listens.
+                Ok(None) => {
+                    tracing::debug!("job notification listener reconnecting");
+                    bump();
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "job notification listener failed; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Maps a driver error to the store's typed errors.
+fn db_error(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // unique_violation, serialization_failure, deadlock_detected
+            Some("23505" | "40001" | "40P01") => StoreError::Conflict(Box::new(error)),
+            _ => StoreError::Backend(Box::new(error)),
+        },
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => StoreError::Unavailable(Box::new(error)),
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_) => StoreError::InvalidData(error.to_string()),
+        _ => StoreError::Backend(Box::new(error)),
+    }
+}
+
+fn column<'r, T>(row: &'r PgRow, name: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(name).map_err(db_error)
+}
+
+fn count(row: &PgRow, name: &str) -> Result<u32, StoreError> {
+    let value: i32 = column(row, name)?;
+    u32::try_from(value)
+        .map_err(|_| StoreError::InvalidData(format!("{name} is {value}, expected a count >= 0")))
+}
+
+/// Decodes a job row; a value the code does not know (an operation, a negative count)
+/// is [`StoreError::InvalidData`] naming it, never a panic.
+fn job_from_row(row: &PgRow) -> Result<Job, StoreError> {
+    let operation: String = column(row, "operation")?;
+    let operation = match operation.as_str() {
+        "start" => Operation::Start,
+        "stop" => Operation::Stop,
+        other => {
+            return Err(StoreError::InvalidData(format!(
+                "job operation {other:?} is neither \"start\" nor \"stop\""
+            )))
+        }
+    };
+    Ok(Job {
+        id: JobId(column(row, "id")?),
+        created_at: column(row, "created_at")?,
+        updated_at: column(row, "updated_at")?,
+        started_at: column(row, "started_at")?,
+        cancelled_at: column(row, "cancelled_at")?,
+        completed_at: column(row, "completed_at")?,
+        error: column(row, "error")?,
+        workspace_id: WorkspaceId(column(row, "workspace_id")?),
+        operation,
+        deadline: column(row, "deadline")?,
+        run_at: column(row, "run_at")?,
+        attempt: count(row, "attempt")?,
+        failed_attempts: count(row, "failed_attempts")?,
+        lease_expires_at: column(row, "lease_expires_at")?,
+        claimed_by: column::<Option<Uuid>>(row, "claimed_by")?.map(ExecutorId),
+    })
+}
+
+fn jobs_from_rows(rows: &[PgRow]) -> Result<Vec<Job>, StoreError> {
+    rows.iter().map(job_from_row).collect()
+}
+
+fn level_from_str(level: &str) -> Result<LogLevel, StoreError> {
+    match level {
+        "debug" => Ok(LogLevel::Debug),
+        "info" => Ok(LogLevel::Info),
+        "warn" => Ok(LogLevel::Warn),
+        "error" => Ok(LogLevel::Error),
+        other => Err(StoreError::InvalidData(format!(
+            "unknown log level {other:?}"
+        ))),
+    }
+}
+
+fn attempt_param(attempt: u32) -> Result<i32, StoreError> {
+    i32::try_from(attempt).map_err(|_| {
+        StoreError::InvalidData(format!("attempt {attempt} exceeds the column's range"))
+    })
+}
+
+fn lines(logs: &[LogLine]) -> (Vec<&'static str>, Vec<String>) {
+    logs.iter()
+        .map(|l| (l.level().as_str(), l.output().to_owned()))
+        .unzip()
+}
+
+fn state_name(state: JobState) -> &'static str {
+    match state {
+        JobState::Pending => "pending",
+        JobState::Running => "running",
+        JobState::Completed => "completed",
+        JobState::Cancelled => "cancelled",
+    }
+}
+
+#[async_trait]
+impl JobStore for PgStore {
+    async fn job_insert(&self, params: JobInsertParams) -> Result<Vec<Job>, StoreError> {
+        // The first job per (workspace, operation) wins, as in InMemoryStore; later ones
+        // in the batch would be skipped by the open-job index anyway.
+        let mut seen = HashMap::new();
+        let mut jobs = Vec::new();
+        for job in params.jobs {
+            if seen
+                .insert((job.workspace_id, job.operation), jobs.len())
+                .is_none()
+            {
+                jobs.push(job);
+            }
+        }
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let workspace_ids: Vec<Uuid> = jobs.iter().map(|j| j.workspace_id.0).collect();
+        let operations: Vec<&str> = jobs.iter().map(|j| j.operation.as_str()).collect();
+        let deadlines: Vec<DateTime<Utc>> = jobs.iter().map(|j| j.deadline).collect();
+        let levels: Vec<&str> = jobs.iter().map(|j| j.log.level().as_str()).collect();
+        let outputs: Vec<&str> = jobs.iter().map(|j| j.log.output()).collect();
+        let rows = q(&self.inner.sql.insert)
+            .bind(params.now)
+            .bind(workspace_ids)
+            .bind(operations)
+            .bind(deadlines)
+            .bind(levels)
+            .bind(outputs)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        let mut created = jobs_from_rows(&rows)?;
+        created.sort_by_key(|j| seen.get(&(j.workspace_id, j.operation)).copied());
+        Ok(created)
+    }
+
+    async fn job_log_insert(&self, params: JobLogInsertParams) -> Result<usize, StoreError> {
+        if params.logs.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<Uuid> = params.logs.iter().map(|l| l.job_id.0).collect();
+        let attempts = params
+            .logs
+            .iter()
+            .map(|l| l.attempt.map(attempt_param).transpose())
+            .collect::<Result<Vec<Option<i32>>, _>>()?;
+        let levels: Vec<&str> = params
+            .logs
+            .iter()
+            .map(|l| l.line.level().as_str())
+            .collect();
+        let outputs: Vec<&str> = params.logs.iter().map(|l| l.line.output()).collect();
+        let done = q(&self.inner.sql.log_insert)
+            .bind(params.now)
+            .bind(ids)
+            .bind(attempts)
+            .bind(levels)
+            .bind(outputs)
+            .execute(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
+    }
+
+    async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<Job>, StoreError> {
+        if params.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(params.limit).unwrap_or(i64::MAX);
+        let lease_expires_at = add(params.now, params.lease);
+        let mut attempt = 0;
+        loop {
+            let result = q(&self.inner.sql.claim)
+                .bind(params.now)
+                .bind(limit)
+                .bind(lease_expires_at)
+                .bind(params.executor.0)
+                .fetch_all(&self.inner.pool)
+                .await
+                .map_err(db_error);
+            match result {
+                Ok(rows) => {
+                    let mut jobs = jobs_from_rows(&rows)?;
+                    jobs.sort_by_key(|j| (j.run_at, j.id));
+                    return Ok(jobs);
+                }
+                // Two claimers took jobs of one workspace at once; the index kept one
+                // of them out. The winner's job is visible to the next try.
+                Err(StoreError::Conflict(_)) if attempt < CLAIM_CONFLICT_RETRIES => attempt += 1,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn job_reschedule(
+        &self,
+        params: JobRescheduleParams,
+    ) -> Result<Vec<(JobId, Rescheduled)>, StoreError> {
+        if params.jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = params.jobs.iter().map(|j| j.id.0).collect();
+        let deadlines: Vec<DateTime<Utc>> = params.jobs.iter().map(|j| j.deadline).collect();
+        let levels: Vec<&str> = params.jobs.iter().map(|j| j.log.level().as_str()).collect();
+        let outputs: Vec<&str> = params.jobs.iter().map(|j| j.log.output()).collect();
+        let rows = q(&self.inner.sql.reschedule)
+            .bind(params.now)
+            .bind(ids)
+            .bind(deadlines)
+            .bind(levels)
+            .bind(outputs)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                let id = JobId(column(row, "id")?);
+                let outcome: String = column(row, "outcome")?;
+                let outcome = match outcome.as_str() {
+                    "moved" => Rescheduled::Moved,
+                    "taken" => Rescheduled::OccurrenceTaken,
+                    _ => Rescheduled::NotPending,
+                };
+                Ok((id, outcome))
+            })
+            .collect()
+    }
+
+    async fn job_cancel(&self, params: JobCancelParams) -> Result<Vec<JobId>, StoreError> {
+        if params.jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = params.jobs.iter().map(|j| j.id.0).collect();
+        let attempts = params
+            .jobs
+            .iter()
+            .map(|j| j.attempt.map(attempt_param).transpose())
+            .collect::<Result<Vec<Option<i32>>, _>>()?;
+        let levels: Vec<&str> = params.jobs.iter().map(|j| j.log.level().as_str()).collect();
+        let outputs: Vec<&str> = params.jobs.iter().map(|j| j.log.output()).collect();
+        let rows = q(&self.inner.sql.cancel)
+            .bind(params.now)
+            .bind(ids)
+            .bind(attempts)
+            .bind(levels)
+            .bind(outputs)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| Ok(JobId(column(row, "id")?)))
+            .collect()
+    }
+
+    async fn job_complete(&self, params: JobCompleteParams) -> Result<Job, StoreError> {
+        let (levels, outputs) = lines(&params.logs);
+        let row = q(&self.inner.sql.complete)
+            .bind(params.id.0)
+            .bind(attempt_param(params.attempt)?)
+            .bind(params.now)
+            .bind(params.error)
+            .bind(levels)
+            .bind(outputs)
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        match row {
+            Some(row) => job_from_row(&row),
+            None => Err(StoreError::LeaseLost {
+                job: params.id,
+                attempt: params.attempt,
+            }),
+        }
+    }
+
+    async fn job_retry(&self, params: JobRetryParams) -> Result<Job, StoreError> {
+        let (levels, outputs) = lines(&params.logs);
+        let row = q(&self.inner.sql.retry)
+            .bind(params.id.0)
+            .bind(attempt_param(params.attempt)?)
+            .bind(params.now)
+            .bind(params.run_at)
+            .bind(params.error)
+            .bind(levels)
+            .bind(outputs)
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        match row {
+            Some(row) => job_from_row(&row),
+            None => Err(StoreError::LeaseLost {
+                job: params.id,
+                attempt: params.attempt,
+            }),
+        }
+    }
+
+    async fn job_renew_lease(
+        &self,
+        params: JobRenewLeaseParams,
+    ) -> Result<DateTime<Utc>, StoreError> {
+        let row = q(&self.inner.sql.renew)
+            .bind(params.id.0)
+            .bind(attempt_param(params.attempt)?)
+            .bind(params.now)
+            .bind(add(params.now, params.lease))
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        match row {
+            Some(row) => column(&row, "lease_expires_at"),
+            None => Err(StoreError::LeaseLost {
+                job: params.id,
+                attempt: params.attempt,
+            }),
+        }
+    }
+
+    async fn job_rescue(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError> {
+        let rows = q(&self.inner.sql.rescue)
+            .bind(now)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        let mut jobs = jobs_from_rows(&rows)?;
+        jobs.sort_by_key(|j| (j.lease_expires_at, j.id));
+        Ok(jobs)
+    }
+
+    async fn job_list_open(&self, range: WorkspaceRange) -> Result<Vec<Job>, StoreError> {
+        let query = match range {
+            WorkspaceRange::One(id) => q(&self.inner.sql.list_open_one).bind(id.0),
+            WorkspaceRange::Page { after, through } => q(&self.inner.sql.list_open_range)
+                .bind(after.map(|w| w.0))
+                .bind(through.map(|w| w.0)),
+        };
+        let rows = query.fetch_all(&self.inner.pool).await.map_err(db_error)?;
+        jobs_from_rows(&rows)
+    }
+
+    async fn job_next_due(
+        &self,
+        after: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row = q(&self.inner.sql.next_due)
+            .bind(after)
+            .fetch_one(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        column(&row, "next_due")
+    }
+
+    async fn job_get(&self, id: JobId) -> Result<Option<Job>, StoreError> {
+        let row = q(&self.inner.sql.get)
+            .bind(id.0)
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn job_list(&self, params: JobListParams) -> Result<Vec<Job>, StoreError> {
+        let rows = q(&self.inner.sql.list)
+            .bind(params.workspace_id.map(|w| w.0))
+            .bind(params.operation.map(Operation::as_str))
+            .bind(params.state.map(state_name))
+            .bind(params.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)))
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        jobs_from_rows(&rows)
+    }
+
+    async fn job_log_list(&self, id: JobId) -> Result<Vec<JobLog>, StoreError> {
+        let rows = q(&self.inner.sql.log_list)
+            .bind(id.0)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                let level: String = column(row, "level")?;
+                Ok(JobLog {
+                    id: column(row, "id")?,
+                    job_id: JobId(column(row, "job_id")?),
+                    created_at: column(row, "created_at")?,
+                    level: level_from_str(&level)?,
+                    output: column(row, "output")?,
+                })
+            })
+            .collect()
+    }
+
+    fn job_changes(&self) -> Option<watch::Receiver<u64>> {
+        self.start_listener();
+        Some(self.inner.changes.subscribe())
+    }
+}

@@ -1,0 +1,289 @@
+//! Every statement the Postgres store runs, in one place, each with the index it relies
+//! on (indexes are defined in `migrations/0001_jobs.sql`).
+//!
+//! `{schema}` stands for the store's schema and `{cols}` for the job columns; both are
+//! filled in once, when the store is built (the schema name is validated as a plain
+//! identifier first). Every value is a bind parameter, and every time-dependent
+//! predicate takes the engine's `now` as one: no statement decides with SQL `now()`.
+
+/// The job columns, as `Job` decodes them (the enum as text, so an unknown value is a
+/// decoding error rather than a driver panic).
+pub(super) const JOB_COLUMNS: &str = "j.id, j.created_at, j.updated_at, j.started_at, \
+    j.cancelled_at, j.completed_at, j.error, j.workspace_id, j.operation::text as operation, \
+    j.deadline, j.run_at, j.attempt, j.failed_attempts, j.lease_expires_at, j.claimed_by";
+
+/// Pending: the predicate of `workspace_lifecycle_job_pending_run_at`.
+/// Running: the predicate of `workspace_lifecycle_job_running_*`.
+///
+/// `job_insert`: one statement for the batch. `on conflict do nothing` skips a job whose
+/// (workspace, operation) is open (`workspace_lifecycle_job_open`) or whose occurrence
+/// is taken (`workspace_lifecycle_job_occurrence`); each created job gets its log line.
+/// $1 now, $2 workspace ids, $3 operations, $4 deadlines, $5 levels, $6 outputs.
+pub(super) const INSERT: &str = "
+with new as (
+    select n.workspace_id, n.operation, n.deadline, n.level, n.output
+    from unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
+        as n(workspace_id, operation, deadline, level, output)
+),
+inserted as (
+    insert into {schema}.workspace_lifecycle_job as j
+        (id, created_at, updated_at, workspace_id, operation, deadline, run_at)
+    select gen_random_uuid(), $1, $1, n.workspace_id,
+        n.operation::{schema}.workspace_lifecycle_operation, n.deadline, n.deadline
+    from new n
+    on conflict do nothing
+    returning {cols}
+),
+logged as (
+    insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
+    select gen_random_uuid(), i.id, $1, n.level::{schema}.log_level, n.output
+    from inserted i
+    join new n on n.workspace_id = i.workspace_id and n.operation = i.operation
+)
+select * from inserted";
+
+/// `job_log_insert`: fenced lines (an attempt given) are written only while the job is
+/// running under that attempt; `for share` holds the job row so a concurrent claim or
+/// rescue cannot slip between the check and the insert. Primary key lookups.
+/// $1 now, $2 job ids, $3 attempts (null: unfenced), $4 levels, $5 outputs.
+pub(super) const LOG_INSERT: &str = "
+with l as (
+    select * from unnest($2::uuid[], $3::int4[], $4::text[], $5::text[])
+        with ordinality as l(job_id, attempt, level, output, ord)
+),
+allowed as (
+    select l.* from l
+    join {schema}.workspace_lifecycle_job j on j.id = l.job_id
+    where l.attempt is null
+       or (j.attempt = l.attempt and j.started_at is not null
+           and j.completed_at is null and j.cancelled_at is null)
+    for share of j
+)
+insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
+select gen_random_uuid(), job_id, $1, level::{schema}.log_level, output
+from allowed order by ord";
+
+/// `job_claim`: the seed's AcquireWorkspaceLifecycleJob, batched. Pending due jobs in
+/// `run_at` order (`workspace_lifecycle_job_pending_run_at`), skipping workspaces with
+/// a running job (`workspace_lifecycle_job_running_workspace`), locked with
+/// `skip locked` so concurrent claimers take disjoint rows; the CTE is materialized so
+/// the update cannot touch more rows than the limit; one job per workspace. If two
+/// claimers still pick two jobs of one workspace, the running-workspace unique index
+/// rejects the second and the store retries the claim.
+/// $1 now, $2 limit, $3 lease expiry, $4 executor.
+pub(super) const CLAIM: &str = "
+with candidate as materialized (
+    select j.id, j.workspace_id, j.run_at
+    from {schema}.workspace_lifecycle_job j
+    where j.started_at is null and j.completed_at is null and j.cancelled_at is null
+      and j.run_at <= $1
+      and not exists (
+          select 1 from {schema}.workspace_lifecycle_job r
+          where r.workspace_id = j.workspace_id
+            and r.started_at is not null and r.completed_at is null and r.cancelled_at is null)
+    order by j.run_at, j.id
+    limit $2
+    for update skip locked
+),
+chosen as (
+    select distinct on (workspace_id) id from candidate order by workspace_id, run_at, id
+)
+update {schema}.workspace_lifecycle_job as j
+set started_at = $1, updated_at = $1, attempt = j.attempt + 1,
+    lease_expires_at = $3, claimed_by = $4
+from chosen c
+where j.id = c.id
+returning {cols}";
+
+/// `job_reschedule`: the seed's UpdateWorkspaceLifecycleJobByID for pending jobs, batched.
+/// A move onto an occurrence another job completed is refused ("taken", checked with
+/// `workspace_lifecycle_job_occurrence`); the update re-checks "pending" on the locked
+/// row, so a job claimed meanwhile is reported "not pending".
+/// $1 now, $2 job ids, $3 deadlines, $4 levels, $5 outputs.
+pub(super) const RESCHEDULE: &str = "
+with m as (
+    select * from unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::text[])
+        with ordinality as m(id, deadline, level, output, ord)
+),
+target as (
+    select m.*,
+        coalesce(j.started_at is null and j.completed_at is null and j.cancelled_at is null, false)
+            as pending,
+        exists (
+            select 1 from {schema}.workspace_lifecycle_job d
+            where d.workspace_id = j.workspace_id and d.operation = j.operation
+              and d.deadline = m.deadline and d.id <> j.id
+              and d.cancelled_at is null) as taken
+    from m left join {schema}.workspace_lifecycle_job j on j.id = m.id
+),
+moved as (
+    update {schema}.workspace_lifecycle_job as j
+    set deadline = t.deadline, run_at = t.deadline, updated_at = $1,
+        failed_attempts = 0, error = null
+    from target t
+    where j.id = t.id and t.pending and not t.taken
+      and j.started_at is null and j.completed_at is null and j.cancelled_at is null
+    returning j.id
+),
+logged as (
+    insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
+    select gen_random_uuid(), t.id, $1, t.level::{schema}.log_level, t.output
+    from moved join target t on t.id = moved.id
+)
+select t.id,
+    case when moved.id is not null then 'moved'
+         when t.pending and t.taken then 'taken'
+         else 'not_pending' end as outcome
+from target t left join moved on moved.id = t.id
+order by t.ord";
+
+/// `job_cancel`: the seed's UpdateWorkspaceLifecycleJobWithCancelByID, batched. Without
+/// an attempt only a pending job is cancelled; with one, only a job running under it.
+/// Primary key lookups. $1 now, $2 job ids, $3 attempts (null: pending only),
+/// $4 levels, $5 outputs.
+pub(super) const CANCEL: &str = "
+with c as (
+    select * from unnest($2::uuid[], $3::int4[], $4::text[], $5::text[])
+        with ordinality as c(id, attempt, level, output, ord)
+),
+cancelled as (
+    update {schema}.workspace_lifecycle_job as j
+    set cancelled_at = $1, updated_at = $1, lease_expires_at = null
+    from c
+    where j.id = c.id and j.completed_at is null and j.cancelled_at is null
+      and ((c.attempt is null and j.started_at is null)
+        or (c.attempt is not null and j.started_at is not null and j.attempt = c.attempt))
+    returning j.id
+),
+logged as (
+    insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
+    select gen_random_uuid(), c.id, $1, c.level::{schema}.log_level, c.output
+    from cancelled join c on c.id = cancelled.id
+)
+select c.id from cancelled join c on c.id = cancelled.id order by c.ord";
+
+/// `job_complete`: the seed's UpdateWorkspaceLifecycleJobWithCompleteByID, fenced by
+/// the attempt, with its log lines. Primary key lookup.
+/// $1 id, $2 attempt, $3 now, $4 error, $5 levels, $6 outputs.
+pub(super) const COMPLETE: &str = "
+with done as (
+    update {schema}.workspace_lifecycle_job as j
+    set completed_at = $3, updated_at = $3, lease_expires_at = null, error = $4
+    where j.id = $1 and j.attempt = $2
+      and j.started_at is not null and j.completed_at is null and j.cancelled_at is null
+    returning {cols}
+),
+logged as (
+    insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
+    select gen_random_uuid(), done.id, $3, l.level::{schema}.log_level, l.output
+    from done cross join unnest($5::text[], $6::text[]) with ordinality as l(level, output, ord)
+    order by l.ord
+)
+select * from done";
+
+/// `job_retry`: a running job back to pending at `run_at`, fenced by the attempt; a
+/// failed attempt (an error given) spends one of `failed_attempts`. Primary key lookup.
+/// $1 id, $2 attempt, $3 now, $4 run_at, $5 error (null: a release), $6 levels, $7 outputs.
+pub(super) const RETRY: &str = "
+with released as (
+    update {schema}.workspace_lifecycle_job as j
+    set started_at = null, updated_at = $3, run_at = $4, lease_expires_at = null,
+        claimed_by = null,
+        failed_attempts = j.failed_attempts + case when $5::text is null then 0 else 1 end,
+        error = coalesce($5::text, j.error)
+    where j.id = $1 and j.attempt = $2
+      and j.started_at is not null and j.completed_at is null and j.cancelled_at is null
+    returning {cols}
+),
+logged as (
+    insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
+    select gen_random_uuid(), released.id, $3, l.level::{schema}.log_level, l.output
+    from released cross join unnest($6::text[], $7::text[]) with ordinality as l(level, output, ord)
+    order by l.ord
+)
+select * from released";
+
+/// `job_renew_lease`, fenced by the attempt. Primary key lookup.
+/// $1 id, $2 attempt, $3 now, $4 new expiry.
+pub(super) const RENEW: &str = "
+update {schema}.workspace_lifecycle_job as j
+set lease_expires_at = $4, updated_at = $3
+where j.id = $1 and j.attempt = $2
+  and j.started_at is not null and j.completed_at is null and j.cancelled_at is null
+returning j.lease_expires_at";
+
+/// `job_rescue`: running jobs whose lease expired by $1 back to pending, due at $1
+/// (`workspace_lifecycle_job_running_lease`). `skip locked` leaves a job whose holder is
+/// finishing it right now to that holder; the `expired` rows are returned as they were.
+pub(super) const RESCUE: &str = "
+with expired as (
+    select {cols} from {schema}.workspace_lifecycle_job j
+    where j.started_at is not null and j.completed_at is null and j.cancelled_at is null
+      and j.lease_expires_at <= $1
+    for update skip locked
+),
+rescued as (
+    update {schema}.workspace_lifecycle_job as j
+    set started_at = null, updated_at = $1, run_at = $1, lease_expires_at = null, claimed_by = null
+    from expired e
+    where j.id = e.id
+    returning j.id
+)
+select e.* from expired e join rescued r on r.id = e.id";
+
+/// `job_list_open` for a page's id range (`workspace_lifecycle_job_open`).
+/// $1 after (exclusive, null: unbounded), $2 through (inclusive, null: unbounded).
+pub(super) const LIST_OPEN_RANGE: &str = "
+select {cols} from {schema}.workspace_lifecycle_job j
+where j.completed_at is null and j.cancelled_at is null
+  and ($1::uuid is null or j.workspace_id > $1)
+  and ($2::uuid is null or j.workspace_id <= $2)
+order by j.workspace_id, j.operation::text";
+
+/// `job_list_open` for one workspace (`workspace_lifecycle_job_open`). $1 workspace.
+pub(super) const LIST_OPEN_ONE: &str = "
+select {cols} from {schema}.workspace_lifecycle_job j
+where j.completed_at is null and j.cancelled_at is null and j.workspace_id = $1
+order by j.operation::text";
+
+/// `job_next_due`: the earliest pending `run_at` (`workspace_lifecycle_job_pending_run_at`)
+/// or running lease expiry (`workspace_lifecycle_job_running_lease`) after $1.
+pub(super) const NEXT_DUE: &str = "
+select least(
+    (select min(run_at) from {schema}.workspace_lifecycle_job
+     where started_at is null and completed_at is null and cancelled_at is null and run_at > $1),
+    (select min(lease_expires_at) from {schema}.workspace_lifecycle_job
+     where started_at is not null and completed_at is null and cancelled_at is null
+       and lease_expires_at > $1)) as next_due";
+
+/// `job_get`: primary key.
+pub(super) const GET: &str =
+    "select {cols} from {schema}.workspace_lifecycle_job j where j.id = $1";
+
+/// `job_list`: newest first (`workspace_lifecycle_job_created_at`).
+/// $1 workspace, $2 operation, $3 state, $4 limit (each null: any).
+pub(super) const LIST: &str = "
+select {cols} from {schema}.workspace_lifecycle_job j
+where ($1::uuid is null or j.workspace_id = $1)
+  and ($2::text is null or j.operation::text = $2)
+  and ($3::text is null or $3 = case
+        when j.cancelled_at is not null then 'cancelled'
+        when j.completed_at is not null then 'completed'
+        when j.started_at is not null then 'running'
+        else 'pending' end)
+order by j.created_at desc, j.id desc
+limit $4";
+
+/// `job_log_list`: one job's lines in order (`workspace_lifecycle_job_logs_job`).
+pub(super) const LOG_LIST: &str = "
+select id, job_id, created_at, level::text as level, output::text as output
+from {schema}.workspace_lifecycle_job_logs
+where job_id = $1
+order by created_at, seq";
+
+/// Fills in the schema and the column list.
+pub(super) fn render(template: &str, schema: &str) -> String {
+    template
+        .replace("{cols}", JOB_COLUMNS)
+        .replace("{schema}", schema)
+}
