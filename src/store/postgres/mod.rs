@@ -655,8 +655,11 @@ impl JobStore for PgStore {
             .collect()
     }
 
+    /// Starts the listener on first use. Its first bump comes once it is listening
+    /// (subscribe before it starts, so the first caller sees that bump).
     fn job_changes(&self) -> Option<watch::Receiver<u64>> {
+        let changes = self.inner.changes.subscribe();
         self.start_listener();
-        Some(self.inner.changes.subscribe())
+        Some(changes)
     }
 }
