@@ -20,21 +20,25 @@
 //! Cases: 256 by default; `PROPTEST_CASES` raises it.
 
 mod common;
+#[path = "common/pg.rs"]
+mod pg;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use common::{advance, advance_to, settle, t0, ws};
+use common::{settle, settle_io, t0, ws, Counted};
 use proptest::prelude::*;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use workspace_lifecycle::scheduler::{plan, Change};
 use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
 use workspace_lifecycle::{
-    Clock, Config, ExecutorId, FakeClock, InMemoryStore, Job, JobId, JobState, JobStore,
-    LifecycleEngine, Operation, Readiness, RetryPolicy, Workspace, WorkspaceId, WorkspaceState,
+    Clock, Config, ExecutorId, FakeClock, InMemoryStore, Job, JobId, JobListParams, JobState,
+    JobStore, LifecycleEngine, Operation, Readiness, RetryPolicy, Workspace, WorkspaceId,
+    WorkspaceState,
 };
 
 const WORKSPACES: u8 = 4;
@@ -128,21 +132,24 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-type Engine = LifecycleEngine<Arc<InMemoryStore>, FakeClock, FakeWorkspaces>;
+type Engine<S> = LifecycleEngine<S, FakeClock, FakeWorkspaces>;
 
-struct Node {
-    engine: Engine,
+struct Node<S: JobStore> {
+    engine: Engine<S>,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
 
-struct World {
+/// Two engines, one store, one clock, one fleet.
+struct World<S: JobStore + Clone> {
     /// Whether an engine has crashed: only then may a lease expire.
     crashed: bool,
-    store: Arc<InMemoryStore>,
+    store: S,
+    /// Store calls in flight, for stores with real I/O; `None` for the in-memory one.
+    busy: Option<Arc<AtomicUsize>>,
     clock: FakeClock,
     fleet: FakeWorkspaces,
-    nodes: Vec<Node>,
+    nodes: Vec<Node<S>>,
 }
 
 /// How a case begins: each workspace's state and times, and whether the adapter
@@ -173,11 +180,10 @@ fn setup() -> impl Strategy<Value = Setup> {
         })
 }
 
-impl World {
-    fn new(setup: &Setup) -> Self {
+impl<S: JobStore + Clone> World<S> {
+    fn new(setup: &Setup, store: S, busy: Option<Arc<AtomicUsize>>) -> Self {
         let clock = FakeClock::new(t0());
         let fleet = FakeWorkspaces::new(clock.clone());
-        let store = Arc::new(InMemoryStore::with_seed(setup.seed));
         let at = |m: &i16| t0() + TimeDelta::minutes((*m).into());
         for (n, (running, start, stop)) in (0..WORKSPACES).zip(&setup.initial) {
             let state = if *running {
@@ -205,6 +211,7 @@ impl World {
         let mut world = World {
             crashed: false,
             store,
+            busy,
             clock,
             fleet,
             nodes: Vec::new(),
@@ -216,7 +223,43 @@ impl World {
         world
     }
 
-    fn start_node(&self) -> Node {
+    async fn settle(&self) {
+        match &self.busy {
+            Some(busy) => settle_io(busy).await,
+            None => settle().await,
+        }
+    }
+
+    /// Moves the clock to `target` as real time passes: through every sleeper's
+    /// deadline on the way, letting the woken tasks run before going on.
+    async fn advance_to(&self, target: DateTime<Utc>) {
+        self.settle().await;
+        while let Some(next) = self.clock.next_deadline() {
+            if next > target {
+                break;
+            }
+            self.clock.set(next.max(self.clock.now()));
+            self.settle().await;
+        }
+        if self.clock.now() < target {
+            self.clock.set(target);
+        }
+        self.settle().await;
+    }
+
+    async fn advance(&self, by: Duration) {
+        let target = self.clock.now() + TimeDelta::from_std(by).unwrap();
+        self.advance_to(target).await;
+    }
+
+    async fn jobs(&self) -> Vec<Job> {
+        self.store
+            .job_list(JobListParams::default())
+            .await
+            .expect("the test's store answers")
+    }
+
+    fn start_node(&self) -> Node<S> {
         let engine = LifecycleEngine::new(
             self.store.clone(),
             self.clock.clone(),
@@ -256,7 +299,7 @@ impl World {
         let now = self.clock.now();
         let at = |m: &i16| now + TimeDelta::minutes((*m).into());
         match op {
-            Op::Advance(m) => advance(&self.clock, Duration::from_secs(u64::from(*m) * 60)).await,
+            Op::Advance(m) => self.advance(Duration::from_secs(u64::from(*m) * 60)).await,
             Op::SetStart(w, m) => {
                 self.fleet
                     .update(id(w), |ws| ws.auto_start_at = m.as_ref().map(at));
@@ -304,30 +347,36 @@ impl World {
                         engine
                             .execute_due()
                             .await
-                            .expect("the in-memory store never fails");
+                            .expect("the test's store never fails");
                     }));
             }
         }
-        settle().await;
+        self.settle().await;
+    }
+
+    /// Live engines renew their leases: a rescue means a claimed job was abandoned.
+    /// Empty when no job was rescued, or an engine crashed.
+    async fn rescues_without_crash(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        if self.crashed {
+            return found;
+        }
+        for job in self.jobs().await {
+            let logs = self.store.job_log_list(job.id).await.unwrap_or_default();
+            if logs.iter().any(|l| l.output.starts_with("rescued:")) {
+                found.push(format!(
+                    "job {} was rescued though no engine crashed",
+                    job.id
+                ));
+            }
+        }
+        found
     }
 
     /// The safety invariants; empty when all hold.
     async fn violations(&self) -> Vec<String> {
-        let jobs = self.store.jobs();
+        let jobs = self.jobs().await;
         let mut found = self.fleet.violations();
-        if !self.crashed {
-            // Live engines renew their leases: a rescue means a claimed job was
-            // abandoned.
-            for job in &jobs {
-                let logs = self.store.job_log_list(job.id).await.unwrap_or_default();
-                if logs.iter().any(|l| l.output.starts_with("rescued:")) {
-                    found.push(format!(
-                        "job {} was rescued though no engine crashed",
-                        job.id
-                    ));
-                }
-            }
-        }
         let mut open = HashSet::new();
         let mut running = HashSet::new();
         let mut completed = HashSet::new();
@@ -378,11 +427,8 @@ impl World {
             }
         }
         // Calls already hung time out, and failed attempts wait out their backoff.
-        advance(
-            &self.clock,
-            c.action_timeout + c.retry.max_backoff + c.transition_retry,
-        )
-        .await;
+        self.advance(c.action_timeout + c.retry.max_backoff + c.transition_retry)
+            .await;
         // From here the adapter works. The promise: whatever the data calls for at a
         // moment is handled within one tick plus one lease. Checked over a few rounds,
         // since handling one occurrence (a start) can make another due (a stale stop).
@@ -391,17 +437,14 @@ impl World {
             let since = self.clock.now();
             let due = self.actionable(since);
             let pending: Vec<Job> = self
-                .store
                 .jobs()
+                .await
                 .into_iter()
                 .filter(|j| j.state() == JobState::Pending && j.run_at <= since)
                 .collect();
-            advance(
-                &self.clock,
-                c.tick_interval + c.lease + Duration::from_secs(1),
-            )
-            .await;
-            let jobs = self.store.jobs();
+            self.advance(c.tick_interval + c.lease + Duration::from_secs(1))
+                .await;
+            let jobs = self.jobs().await;
             let handled: HashSet<_> = jobs
                 .iter()
                 .filter(|j| j.state() == JobState::Completed)
@@ -454,7 +497,7 @@ impl World {
         for node in &self.nodes {
             node.shutdown.cancel();
         }
-        advance(&self.clock, config().shutdown_grace).await;
+        self.advance(config().shutdown_grace).await;
         for node in self.nodes {
             for task in node.tasks {
                 task.abort();
@@ -487,21 +530,24 @@ fn cases() -> u32 {
         .unwrap_or(256)
 }
 
-fn run_history(setup: &Setup, ops: &[Op]) -> Result<(), TestCaseError> {
-    common::rt().block_on(async {
-        let mut world = World::new(setup);
-        settle().await;
+async fn run_history<S: JobStore + Clone>(
+    mut world: World<S>,
+    ops: &[Op],
+) -> Result<(), TestCaseError> {
+    {
+        world.settle().await;
         for (step, op) in ops.iter().enumerate() {
             world.apply(op).await;
             let broken = world.violations().await;
             prop_assert!(broken.is_empty(), "after step {step} ({op:?}): {broken:#?}");
         }
         let missed = world.drain_and_check_liveness().await;
-        let broken = world.violations().await;
+        let mut broken = world.violations().await;
+        broken.extend(world.rescues_without_crash().await);
         prop_assert!(broken.is_empty(), "after the drain: {broken:#?}");
         prop_assert!(missed.is_empty(), "liveness: {missed:#?}");
         if std::env::var("PROP_STATS").is_ok() {
-            let jobs = world.store.jobs();
+            let jobs = world.jobs().await;
             let calls = world.fleet.calls();
             eprintln!(
                 "ops={} jobs={} completed={} cancelled={} calls={} effective={} now={}",
@@ -520,7 +566,20 @@ fn run_history(setup: &Setup, ops: &[Op]) -> Result<(), TestCaseError> {
         }
         world.shutdown().await;
         Ok(())
-    })
+    }
+}
+
+fn memory_world(setup: &Setup) -> World<Arc<InMemoryStore>> {
+    World::new(setup, Arc::new(InMemoryStore::with_seed(setup.seed)), None)
+}
+
+/// At least 32 cases on Postgres; `PG_PROPTEST_CASES` raises it.
+fn pg_cases() -> u32 {
+    std::env::var("PG_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32)
+        .max(32)
 }
 
 proptest! {
@@ -533,7 +592,28 @@ proptest! {
     #[test]
     fn engine_keeps_its_promises(setup in setup(), ops in prop::collection::vec(op(), 1..60)) {
         quiet_injected_panics();
-        run_history(&setup, &ops)?;
+        common::rt().block_on(async { run_history(memory_world(&setup), &ops).await })?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: pg_cases(),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The same histories with `FakeClock` driving Postgres through the `now`
+    /// parameters; fewer and shorter, since each step is real I/O.
+    #[test]
+    fn postgres_engine_keeps_its_promises(setup in setup(), ops in prop::collection::vec(op(), 1..25)) {
+        quiet_injected_panics();
+        common::rt().block_on(async {
+            let Some(db) = pg::test_db(6).await else { return Ok(()) };
+            let store = Counted::new(db.store.clone());
+            let busy = store.busy.clone();
+            run_history(World::new(&setup, store, Some(busy)), &ops).await
+        })?;
     }
 }
 
@@ -642,7 +722,7 @@ proptest! {
 #[test]
 fn a_crash_mid_action_is_finished_by_the_other_engine() {
     common::rt().block_on(async {
-        let mut world = World::new(&Setup {
+        let mut world = memory_world(&Setup {
             seed: 1,
             initial: vec![(false, None, None); 4],
             recompute: None,
@@ -654,10 +734,10 @@ fn a_crash_mid_action_is_finished_by_the_other_engine() {
         world.fleet.update(ws(0), |w| {
             w.auto_start_at = Some(t0() + TimeDelta::minutes(1))
         });
-        advance_to(&world.clock, t0() + TimeDelta::minutes(2)).await;
+        world.advance_to(t0() + TimeDelta::minutes(2)).await;
         let running: Vec<_> = world
-            .store
             .jobs()
+            .await
             .into_iter()
             .filter(|j| j.state() == JobState::Running)
             .collect();
@@ -671,10 +751,10 @@ fn a_crash_mid_action_is_finished_by_the_other_engine() {
         world.crash(index).await;
         // The transition the dead engine began still finishes on the platform; the
         // survivor takes the job over after the lease and finds it done.
-        advance(&world.clock, Duration::from_secs(700)).await;
+        world.advance(Duration::from_secs(700)).await;
         let job = world
-            .store
             .jobs()
+            .await
             .into_iter()
             .find(|j| j.id == running[0].id)
             .unwrap();

@@ -53,3 +53,88 @@ pub async fn advance(clock: &FakeClock, by: Duration) {
     let target = clock.now() + chrono::TimeDelta::from_std(by).unwrap();
     advance_to(clock, target).await;
 }
+
+/// A store that counts its calls in flight, so a test driving a store with real I/O
+/// (Postgres) can tell when the engines have gone quiet.
+#[derive(Clone)]
+pub struct Counted<S> {
+    pub inner: S,
+    pub busy: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<S> Counted<S> {
+    pub fn new(inner: S) -> Self {
+        Counted {
+            inner,
+            busy: Default::default(),
+        }
+    }
+}
+
+struct Busy<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Busy(counter)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+// The whole impl comes out of the macro, so `async_trait` sees the expanded methods.
+macro_rules! counted {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+        #[async_trait::async_trait]
+        impl<S: workspace_lifecycle::JobStore> workspace_lifecycle::JobStore for Counted<S> {
+            $(
+                async fn $name(&self, $($arg: $ty),*) -> Result<$ret, workspace_lifecycle::StoreError> {
+                    let _busy = Busy::enter(&self.busy);
+                    self.inner.$name($($arg),*).await
+                }
+            )*
+
+            fn job_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+                self.inner.job_changes()
+            }
+        }
+    };
+}
+
+counted! {
+    job_insert(p: workspace_lifecycle::JobInsertParams) -> Vec<workspace_lifecycle::Job>;
+    job_log_insert(p: workspace_lifecycle::JobLogInsertParams) -> usize;
+    job_claim(p: workspace_lifecycle::JobClaimParams) -> Vec<workspace_lifecycle::Job>;
+    job_reschedule(p: workspace_lifecycle::JobRescheduleParams)
+        -> Vec<(workspace_lifecycle::JobId, workspace_lifecycle::Rescheduled)>;
+    job_cancel(p: workspace_lifecycle::JobCancelParams) -> Vec<workspace_lifecycle::JobId>;
+    job_complete(p: workspace_lifecycle::JobCompleteParams) -> workspace_lifecycle::Job;
+    job_retry(p: workspace_lifecycle::JobRetryParams) -> workspace_lifecycle::Job;
+    job_renew_lease(p: workspace_lifecycle::JobRenewLeaseParams) -> DateTime<Utc>;
+    job_rescue(now: DateTime<Utc>) -> Vec<workspace_lifecycle::Job>;
+    job_list_open(r: workspace_lifecycle::WorkspaceRange) -> Vec<workspace_lifecycle::Job>;
+    job_next_due(after: DateTime<Utc>) -> Option<DateTime<Utc>>;
+    job_get(id: workspace_lifecycle::JobId) -> Option<workspace_lifecycle::Job>;
+    job_list(p: workspace_lifecycle::JobListParams) -> Vec<workspace_lifecycle::Job>;
+    job_log_list(id: workspace_lifecycle::JobId) -> Vec<workspace_lifecycle::JobLog>;
+}
+
+/// Like [`settle`], for stores with real I/O: also waits until no store call has been
+/// in flight for a few consecutive rounds (a NOTIFY may wake an engine a moment after
+/// a commit).
+pub async fn settle_io(busy: &std::sync::atomic::AtomicUsize) {
+    let mut quiet = 0;
+    while quiet < 2 {
+        settle().await;
+        if busy.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            quiet += 1;
+        } else {
+            quiet = 0;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
