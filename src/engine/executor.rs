@@ -234,6 +234,29 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
+/// What a held job's final write should be, decided before it is made.
+enum Decision {
+    /// Complete the job (done, already done, or failed for good).
+    Complete {
+        error: Option<String>,
+        line: LogLine,
+        count: fn(&mut ExecuteReport),
+    },
+    /// Back to pending until `run_at` (a failed attempt, or a release).
+    Retry {
+        run_at: DateTime<Utc>,
+        error: Option<String>,
+        line: LogLine,
+        count: fn(&mut ExecuteReport),
+    },
+    /// Cancel; reconcile the workspace after if its time moved.
+    Cancel { reason: String, reconcile: bool },
+    /// The claim is gone: write nothing.
+    LeaseLost,
+    /// A store write before the decision failed: leave the job to lease expiry.
+    StoreError(StoreError),
+}
+
 /// How one held job ended, from the executor's side.
 enum Outcome {
     Done(ExecuteReport),
@@ -352,23 +375,27 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         Ok(count)
     }
 
-    /// Performs one claimed job while renewing its lease.
+    /// Performs one claimed job: decides what to do (reading the workspace, calling
+    /// the adapter) while renewing the lease, then writes the outcome.
+    ///
+    /// The renewal stops before the final write, so a renewal can never race the
+    /// job's own completion and mistake it for a lost lease.
     async fn hold(&self, job: Job, _permit: OwnedSemaphorePermit) -> ExecuteReport {
         let span = tracing::debug_span!("job", job_id = %job.id, workspace_id = %job.workspace_id,
             operation = %job.operation, attempt = job.attempt);
         let held = async {
             tracing::debug!("job claimed");
-            tokio::select! {
+            let decided = tokio::select! {
                 biased;
-                outcome = self.perform(&job) => outcome,
-                () = self.renew_until_lost(&job) => Outcome::LeaseLost,
-            }
+                decided = self.decide(&job) => decided,
+                () = self.renew_until_lost(&job) => Decision::LeaseLost,
+            };
+            self.finish(&job, decided).await
         };
-        let outcome = held.instrument(span).await;
-        match outcome {
+        match held.instrument(span).await {
             Outcome::Done(report) => report,
             Outcome::LeaseLost => {
-                tracing::warn!("lease lost to another executor; job dropped");
+                tracing::warn!(job_id = %job.id, "lease lost to another executor; job dropped");
                 ExecuteReport {
                     lease_lost: 1,
                     ..ExecuteReport::default()
@@ -403,60 +430,44 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         }
     }
 
-    /// Executor steps 2-6 for one job.
-    async fn perform(&self, job: &Job) -> Outcome {
-        let ws =
-            match call_adapter(self, || self.inner.workspaces.get(job.workspace_id), "get").await {
-                Ok(ws) => ws,
-                Err(error) => {
-                    return self
-                        .failed_attempt(job, &format!("reading the workspace failed: {error}"))
-                        .await
-                }
-            };
+    /// Executor steps 2-5 up to the final write: what the job's outcome is.
+    async fn decide(&self, job: &Job) -> Decision {
+        let read = call_adapter(self, || self.inner.workspaces.get(job.workspace_id), "get").await;
+        let ws = match read {
+            Ok(ws) => ws,
+            Err(error) => {
+                return self.failed_attempt(job, format!("reading the workspace failed: {error}"))
+            }
+        };
         let now = self.inner.clock.now();
         match verdict(job, ws.as_ref(), now) {
             Verdict::Cancel {
                 reason,
                 rescheduled,
-            } => {
-                let outcome = self.cancel(job, reason).await;
-                if rescheduled {
-                    if let Err(error) = self.reconcile_workspace(job.workspace_id).await {
-                        tracing::warn!(%error, "reconciling a moved workspace failed; the next pass will");
-                    }
-                }
-                outcome
-            }
-            Verdict::AlreadyDone(reason) => {
-                self.complete(job, None, vec![LogLine::info(reason)], |r| {
-                    r.already_done += 1
-                })
-                .await
-            }
+            } => Decision::Cancel {
+                reason,
+                reconcile: rescheduled,
+            },
+            Verdict::AlreadyDone(reason) => Decision::Complete {
+                error: None,
+                line: LogLine::info(reason),
+                count: |r| r.already_done += 1,
+            },
             Verdict::Defer { reason, until } => {
                 let soon = add(now, self.inner.config.transition_retry);
-                let run_at = until.map_or(soon, |u| u.max(soon));
-                let result = self
-                    .inner
-                    .store
-                    .job_retry(JobRetryParams {
-                        id: job.id,
-                        attempt: job.attempt,
-                        now,
-                        run_at,
-                        error: None,
-                        logs: vec![LogLine::info(reason)],
-                    })
-                    .await;
-                self.written(result, |r| r.deferred += 1)
+                Decision::Retry {
+                    run_at: until.map_or(soon, |u| u.max(soon)),
+                    error: None,
+                    line: LogLine::info(reason),
+                    count: |r| r.deferred += 1,
+                }
             }
             Verdict::Act => self.act(job).await,
         }
     }
 
-    /// Step 5: the call, then completion or a retry.
-    async fn act(&self, job: &Job) -> Outcome {
+    /// Step 5: announce, call, and judge the result.
+    async fn act(&self, job: &Job) -> Decision {
         let op = job.operation;
         let announce = self
             .inner
@@ -476,8 +487,8 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         match announce {
             Ok(1) => {}
             // The fenced line was refused: the claim is gone, so do not act.
-            Ok(_) => return Outcome::LeaseLost,
-            Err(error) => return self.store_error(error),
+            Ok(_) => return Decision::LeaseLost,
+            Err(error) => return Decision::StoreError(error),
         }
         let workspaces = &self.inner.workspaces;
         let call = || match op {
@@ -485,128 +496,127 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             Operation::Stop => workspaces.stop(job.workspace_id),
         };
         match call_adapter(self, call, op.as_str()).await {
-            Ok(()) => {
-                let line = LogLine::info(match op {
+            Ok(()) => Decision::Complete {
+                error: None,
+                line: LogLine::info(match op {
                     Operation::Start => "started the workspace",
                     Operation::Stop => "stopped the workspace",
-                });
-                self.complete(job, None, vec![line], |r| match op {
-                    Operation::Start => r.started += 1,
-                    Operation::Stop => r.stopped += 1,
-                })
-                .await
-            }
-            Err(WorkspaceError::NotFound(_)) => {
-                self.cancel(job, format!("cancelled: {op} found the workspace gone"))
-                    .await
-            }
-            Err(error) => {
-                self.failed_attempt(job, &format!("{op} failed: {error}"))
-                    .await
-            }
+                }),
+                count: match op {
+                    Operation::Start => |r| r.started += 1,
+                    Operation::Stop => |r| r.stopped += 1,
+                },
+            },
+            Err(WorkspaceError::NotFound(_)) => Decision::Cancel {
+                reason: format!("cancelled: {op} found the workspace gone"),
+                reconcile: false,
+            },
+            Err(error) => self.failed_attempt(job, format!("{op} failed: {error}")),
         }
     }
 
     /// A failed attempt: retry with backoff, or complete with the error after the last.
-    async fn failed_attempt(&self, job: &Job, error: &str) -> Outcome {
+    fn failed_attempt(&self, job: &Job, error: String) -> Decision {
         let failures = job.failed_attempts.saturating_add(1);
         let retry = &self.inner.config.retry;
         tracing::info!(error, failures, "attempt failed");
         if failures >= retry.max_attempts {
-            let line = LogLine::error(format!(
-                "{error}; giving up after {failures} failed attempts"
-            ));
-            return self
-                .complete(job, Some(error.to_owned()), vec![line], |r| r.failed += 1)
-                .await;
+            return Decision::Complete {
+                line: LogLine::error(format!(
+                    "{error}; giving up after {failures} failed attempts"
+                )),
+                error: Some(error),
+                count: |r| r.failed += 1,
+            };
         }
+        let run_at = add(self.inner.clock.now(), retry.backoff(job.id, failures));
+        Decision::Retry {
+            line: LogLine::warn(format!(
+                "{error}; attempt {failures} of {} failed, retrying at {}",
+                retry.max_attempts,
+                run_at.to_rfc3339()
+            )),
+            run_at,
+            error: Some(error),
+            count: |r| r.retried += 1,
+        }
+    }
+
+    /// Step 6 and the end of the claim: the one fenced write that records the outcome.
+    async fn finish(&self, job: &Job, decision: Decision) -> Outcome {
+        let store = &self.inner.store;
         let now = self.inner.clock.now();
-        let run_at = add(now, retry.backoff(job.id, failures));
-        let result = self
-            .inner
-            .store
-            .job_retry(JobRetryParams {
-                id: job.id,
-                attempt: job.attempt,
-                now,
-                run_at,
-                error: Some(error.to_owned()),
-                logs: vec![LogLine::warn(format!(
-                    "{error}; attempt {failures} of {} failed, retrying at {}",
-                    retry.max_attempts,
-                    run_at.to_rfc3339()
-                ))],
-            })
-            .await;
-        self.written(result, |r| r.retried += 1)
-    }
-
-    async fn complete(
-        &self,
-        job: &Job,
-        error: Option<String>,
-        logs: Vec<LogLine>,
-        count: impl FnOnce(&mut ExecuteReport),
-    ) -> Outcome {
-        let result = self
-            .inner
-            .store
-            .job_complete(JobCompleteParams {
-                id: job.id,
-                attempt: job.attempt,
-                now: self.inner.clock.now(),
-                error,
-                logs,
-            })
-            .await;
-        self.written(result, count)
-    }
-
-    async fn cancel(&self, job: &Job, reason: String) -> Outcome {
-        let result = self
-            .inner
-            .store
-            .job_cancel(JobCancelParams {
-                jobs: vec![JobCancel {
+        let (result, count): (Result<(), StoreError>, fn(&mut ExecuteReport)) = match decision {
+            Decision::Complete { error, line, count } => {
+                let params = JobCompleteParams {
                     id: job.id,
-                    attempt: Some(job.attempt),
-                    log: LogLine::info(reason),
-                }],
-                now: self.inner.clock.now(),
-            })
-            .await;
+                    attempt: job.attempt,
+                    now,
+                    error,
+                    logs: vec![line],
+                };
+                (store.job_complete(params).await.map(drop), count)
+            }
+            Decision::Retry {
+                run_at,
+                error,
+                line,
+                count,
+            } => {
+                let params = JobRetryParams {
+                    id: job.id,
+                    attempt: job.attempt,
+                    now,
+                    run_at,
+                    error,
+                    logs: vec![line],
+                };
+                (store.job_retry(params).await.map(drop), count)
+            }
+            Decision::Cancel { reason, reconcile } => {
+                let params = JobCancelParams {
+                    jobs: vec![JobCancel {
+                        id: job.id,
+                        attempt: Some(job.attempt),
+                        log: LogLine::info(reason),
+                    }],
+                    now,
+                };
+                let cancelled = match store.job_cancel(params).await {
+                    Ok(ids) if ids.is_empty() => Err(StoreError::LeaseLost {
+                        job: job.id,
+                        attempt: job.attempt,
+                    }),
+                    Ok(_) => Ok(()),
+                    Err(error) => Err(error),
+                };
+                if cancelled.is_ok() && reconcile {
+                    // The workspace's time moved: schedule the new one now rather than
+                    // at the next pass.
+                    if let Err(error) = self.reconcile_workspace(job.workspace_id).await {
+                        tracing::warn!(%error, "reconciling a moved workspace failed; the next pass will");
+                    }
+                }
+                (cancelled, |r| r.cancelled += 1)
+            }
+            Decision::LeaseLost => return Outcome::LeaseLost,
+            Decision::StoreError(error) => (Err(error), |_| {}),
+        };
         match result {
-            Ok(ids) if ids.is_empty() => Outcome::LeaseLost,
-            Ok(_) => Outcome::Done(ExecuteReport {
-                cancelled: 1,
-                ..ExecuteReport::default()
-            }),
-            Err(error) => self.store_error(error),
-        }
-    }
-
-    fn written<T>(
-        &self,
-        result: Result<T, StoreError>,
-        count: impl FnOnce(&mut ExecuteReport),
-    ) -> Outcome {
-        match result {
-            Ok(_) => {
+            Ok(()) => {
                 let mut report = ExecuteReport::default();
                 count(&mut report);
                 Outcome::Done(report)
             }
             Err(StoreError::LeaseLost { .. }) => Outcome::LeaseLost,
-            Err(error) => self.store_error(error),
+            Err(error) => {
+                tracing::warn!(%error, "store write failed; the job is left to lease expiry");
+                Outcome::Done(ExecuteReport {
+                    errors: 1,
+                    ..ExecuteReport::default()
+                })
+            }
         }
-    }
-
-    fn store_error(&self, error: StoreError) -> Outcome {
-        tracing::warn!(%error, "store write failed; the job is left to lease expiry");
-        Outcome::Done(ExecuteReport {
-            errors: 1,
-            ..ExecuteReport::default()
-        })
     }
 
     /// The executor half of [`run`](LifecycleEngine::run).
