@@ -73,3 +73,8 @@ pub use workspace::{Readiness, Workspace, WorkspaceId, WorkspaceState, Workspace
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// docs/postgres.md's example, compiled as a doc test.
+#[cfg(all(doctest, feature = "postgres"))]
+#[doc = include_str!("../docs/postgres.md")]
+pub struct PostgresDoctests;

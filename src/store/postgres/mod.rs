@@ -200,6 +200,39 @@ impl PgStore {
         format!("{}_jobs", self.inner.schema)
     }
 
+    /// `EXPLAIN (ANALYZE, BUFFERS)` of the claim statement as it would run at `now`
+    /// with `limit`, inside a transaction that is rolled back, so nothing is claimed.
+    /// For operators checking that claims use `workspace_lifecycle_job_pending_run_at`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] if the database refuses the statement.
+    pub async fn explain_claim(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<String, StoreError> {
+        let mut tx = self.inner.pool.begin().await.map_err(db_error)?;
+        let explain = Arc::<str>::from(format!(
+            "explain (analyze, buffers, costs off) {}",
+            self.inner.sql.claim
+        ));
+        let rows = q(&explain)
+            .bind(now)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(add(now, Duration::from_secs(60)))
+            .bind(Uuid::nil())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.rollback().await.map_err(db_error)?;
+        let lines = rows
+            .iter()
+            .map(|row| column::<String>(row, "QUERY PLAN"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(lines.join("\n"))
+    }
+
     fn start_listener(&self) {
         let mut listener = self.inner.listener.lock();
         if listener.is_some() {
