@@ -18,7 +18,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "PostgreSQL"
 DATABASE_URL="$(scripts/postgres.sh)"
 export DATABASE_URL WL_REQUIRE_POSTGRES=1
-echo "using ${DATABASE_URL}"
+echo "using the server at ${DATABASE_URL#*@}"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -38,7 +38,7 @@ cargo run --quiet --example postgres -- --rows 5 | tail -n 3
 step "unit, contract, engine, property and Postgres tests"
 if cargo nextest --version >/dev/null 2>&1; then
     postgres_tests="$(cargo nextest list --all-features -E 'test(postgres)' --message-format oneline 2>/dev/null | wc -l)"
-    echo "Postgres tests to run against ${DATABASE_URL%%@*}@...: ${postgres_tests}"
+    echo "Postgres tests to run (against ${DATABASE_URL#*@}): ${postgres_tests}"
     cargo nextest run --all-features --profile ci
 else
     cargo test --all-features --lib --tests
