@@ -25,6 +25,7 @@ macro_rules! for_each_check {
             claim_takes_due_jobs_earliest_first_up_to_limit,
             claim_sets_attempt_lease_and_executor,
             concurrent_claims_never_share_a_job,
+            racing_claims_never_take_two_jobs_of_one_workspace,
             claim_skips_workspace_with_running_job,
             claim_racing_cancel_has_one_winner,
             reschedule_moves_pending_job_and_resets_retry_state,
@@ -244,6 +245,32 @@ pub async fn concurrent_claims_never_share_a_job<S: JobStore>(store: S) {
     ids.dedup();
     assert_eq!(ids.len(), total, "a job was claimed twice");
     assert_eq!(total, 50);
+}
+
+pub async fn racing_claims_never_take_two_jobs_of_one_workspace<S: JobStore>(store: S) {
+    // Each workspace has a start and a stop due together; four claimers race.
+    let mut jobs = Vec::new();
+    for w in 0..20 {
+        jobs.push(new_job(w, Operation::Start, at(0)));
+        jobs.push(new_job(w, Operation::Stop, at(0)));
+    }
+    assert_eq!(insert(&store, jobs).await.len(), 40);
+    let (a, b, c, d) = tokio::join!(
+        claim(&store, at(0), 10),
+        claim(&store, at(0), 10),
+        claim(&store, at(0), 10),
+        claim(&store, at(0), 10)
+    );
+    let claimed: Vec<&Job> = a.iter().chain(&b).chain(&c).chain(&d).collect();
+    let mut workspaces: Vec<_> = claimed.iter().map(|j| j.workspace_id).collect();
+    workspaces.sort();
+    workspaces.dedup();
+    assert_eq!(
+        workspaces.len(),
+        claimed.len(),
+        "a workspace got two jobs in flight"
+    );
+    assert!(!claimed.is_empty());
 }
 
 pub async fn claim_skips_workspace_with_running_job<S: JobStore>(store: S) {
