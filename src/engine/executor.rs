@@ -139,6 +139,7 @@ pub fn verdict(job: &Job, workspace: Option<&Workspace>, now: DateTime<Utc>) -> 
 
 /// What an executor pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExecuteReport {
     /// Jobs whose expired lease was taken back.
     pub rescued: usize,

@@ -148,6 +148,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
 
 /// What [`LifecycleEngine::run`] did, summed over its passes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RunReport {
     /// Scheduler passes, summed.
     pub reconcile: ReconcileReport,

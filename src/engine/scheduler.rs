@@ -132,6 +132,7 @@ pub fn plan(workspace: Option<&Workspace>, open: &[Job]) -> Vec<Change> {
 
 /// What a scheduler pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReconcileReport {
     /// Pages of workspaces read.
     pub pages: usize,

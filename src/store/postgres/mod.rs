@@ -356,6 +356,12 @@ fn job_from_row(row: &PgRow) -> Result<Job, StoreError> {
     })
 }
 
+/// The row a fenced write returned, or `LeaseLost` when it matched none (the attempt
+/// no longer holds the job).
+fn held(row: Option<PgRow>, job: JobId, attempt: u32) -> Result<PgRow, StoreError> {
+    row.ok_or(StoreError::LeaseLost { job, attempt })
+}
+
 fn jobs_from_rows(rows: &[PgRow]) -> Result<Vec<Job>, StoreError> {
     rows.iter().map(job_from_row).collect()
 }
@@ -561,13 +567,7 @@ impl JobStore for PgStore {
             .fetch_optional(&self.inner.pool)
             .await
             .map_err(db_error)?;
-        match row {
-            Some(row) => job_from_row(&row),
-            None => Err(StoreError::LeaseLost {
-                job: params.id,
-                attempt: params.attempt,
-            }),
-        }
+        job_from_row(&held(row, params.id, params.attempt)?)
     }
 
     async fn job_retry(&self, params: JobRetryParams) -> Result<Job, StoreError> {
@@ -583,13 +583,7 @@ impl JobStore for PgStore {
             .fetch_optional(&self.inner.pool)
             .await
             .map_err(db_error)?;
-        match row {
-            Some(row) => job_from_row(&row),
-            None => Err(StoreError::LeaseLost {
-                job: params.id,
-                attempt: params.attempt,
-            }),
-        }
+        job_from_row(&held(row, params.id, params.attempt)?)
     }
 
     async fn job_renew_lease(
@@ -604,13 +598,7 @@ impl JobStore for PgStore {
             .fetch_optional(&self.inner.pool)
             .await
             .map_err(db_error)?;
-        match row {
-            Some(row) => column(&row, "lease_expires_at"),
-            None => Err(StoreError::LeaseLost {
-                job: params.id,
-                attempt: params.attempt,
-            }),
-        }
+        column(&held(row, params.id, params.attempt)?, "lease_expires_at")
     }
 
     async fn job_rescue(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError> {
