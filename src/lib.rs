@@ -46,6 +46,7 @@ mod config;
 mod engine;
 mod error;
 mod job;
+pub mod schedule;
 mod store;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
