@@ -34,6 +34,14 @@ pub(crate) fn add(at: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// Subtracts a duration from an instant, saturating at chrono's smallest instant.
+pub(crate) fn sub(at: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| at.checked_sub_signed(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// The wall clock, sleeping on tokio's timer in bounded steps.
 ///
 /// A sleep re-reads the wall clock at least every [`max_step`](SystemClock::max_step),

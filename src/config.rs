@@ -59,6 +59,16 @@ pub struct Config {
     /// On shutdown, how long in-flight actions may run on before they are abandoned to
     /// lease expiry. Default: 30 s.
     pub shutdown_grace: Duration,
+    /// How late an occurrence may still be acted on. One found more than this past
+    /// its deadline (the fleet was down, the workspace was mid-transition for hours) is
+    /// skipped: its job completes without a call and logs by how much it was missed, so
+    /// it is never run, nor scheduled again. Default: `None`, no limit: a missed
+    /// occurrence runs once, late, as Quartz, Kubernetes and systemd do by default.
+    pub catch_up_window: Option<Duration>,
+    /// How long before its deadline a start job may be claimed, so a workspace that
+    /// takes minutes to boot is ready at its auto-start time. The start's log line
+    /// records the deadline beside the time of the call. Default: zero.
+    pub start_lead: Duration,
 }
 
 impl Default for Config {
@@ -73,6 +83,8 @@ impl Default for Config {
             transition_retry: Duration::from_secs(15),
             poll_interval: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(30),
+            catch_up_window: None,
+            start_lead: Duration::ZERO,
         }
     }
 }
@@ -96,6 +108,10 @@ impl Config {
             ("shutdown_grace", self.shutdown_grace),
             ("retry.initial_backoff", self.retry.initial_backoff),
             ("retry.max_backoff", self.retry.max_backoff),
+            (
+                "catch_up_window",
+                self.catch_up_window.unwrap_or(Duration::from_secs(1)),
+            ),
         ];
         for (field, value) in durations {
             if value.is_zero() {
@@ -126,6 +142,13 @@ impl Config {
                 });
             }
         }
+        if self.start_lead > MAX_DURATION {
+            return Err(ConfigError::TooLarge {
+                field: "start_lead",
+                value: self.start_lead,
+                max: MAX_DURATION,
+            });
+        }
         if self.lease < MIN_LEASE {
             return Err(ConfigError::TooSmall {
                 field: "lease",
@@ -142,6 +165,14 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// How long before its deadline a job of `operation` may be claimed.
+    pub fn lead(&self, operation: crate::job::Operation) -> Duration {
+        match operation {
+            crate::job::Operation::Start => self.start_lead,
+            crate::job::Operation::Stop => Duration::ZERO,
+        }
     }
 
     /// How often a running action renews its lease: a third of the lease, so two

@@ -29,7 +29,8 @@
 //! judged there too. Where the wall clock jumps:
 //!
 //! - **Skipped times** (spring forward): a *fixed-time* pattern, one whose minute and
-//!   hour fields are not `*` or `*/n`, runs a time in the skipped hour once, at the
+//!   hour fields are not `*` or `*/n` (values, lists and ranges such as `1-3` or
+//!   `0-23/2` all count as fixed), runs a time in the skipped hour once, at the
 //!   first valid instant after the gap: `30 2 * * *` in Berlin on the last Sunday of
 //!   March runs at 03:00 local. A *wildcard* pattern (minute or hour `*` or `*/n`)
 //!   does not: those times never happen, and the next matching time that does happen

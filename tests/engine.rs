@@ -548,3 +548,148 @@ fn jobs_of_one_workspace_never_run_at_once() {
         assert!(fleet.violations().is_empty(), "{:?}", fleet.violations());
     });
 }
+
+#[test]
+fn an_occurrence_past_the_catch_up_window_is_skipped_once_and_logged() {
+    rt().block_on(async {
+        let config = Config {
+            catch_up_window: Some(Duration::from_secs(3600)),
+            ..Config::default()
+        };
+        let (engine, _clock, fleet) = setup(config);
+        // Due three hours ago (the fleet was down): beyond the one-hour window.
+        fleet.insert(stopped_until(1, t0() - TimeDelta::hours(3)));
+        // Due thirty minutes ago: within it, so it runs, late, once.
+        fleet.insert(stopped_until(2, t0() - TimeDelta::minutes(30)));
+        assert_eq!(engine.reconcile_all().await.unwrap().created, 2);
+        let report = engine.execute_due().await.unwrap();
+        assert_eq!((report.missed, report.started), (1, 1));
+        assert_eq!(fleet.calls().len(), 1);
+        assert_eq!(fleet.calls()[0].workspace_id, ws(2));
+        let skipped = &engine
+            .store()
+            .job_list(JobListParams { workspace_id: Some(ws(1)), ..JobListParams::default() })
+            .await
+            .unwrap()[0];
+        assert_eq!(skipped.state(), JobState::Completed);
+        let logs = engine.store().job_log_list(skipped.id).await.unwrap();
+        assert_eq!(
+            logs.last().unwrap().output,
+            "skipped: the start due at 2026-01-05T05:00:00+00:00 was missed by 10800s, beyond the catch-up window of 3600s"
+        );
+        // Skipped for good: not scheduled again.
+        assert_eq!(engine.reconcile_all().await.unwrap().created, 0);
+    });
+}
+
+#[test]
+fn start_jobs_run_the_lead_time_early_and_log_their_deadline() {
+    rt().block_on(async {
+        let config = Config {
+            start_lead: Duration::from_secs(300),
+            ..quiet()
+        };
+        let (engine, clock, fleet) = setup(config);
+        let nine = t0() + TimeDelta::hours(1);
+        fleet.insert(stopped_until(1, nine));
+        fleet.insert(running_until(2, nine));
+        let (shutdown, run) = spawn_run(&engine);
+        clock.wait_for_sleepers(2).await;
+        settle().await;
+        assert_eq!(clock.next_deadline(), Some(nine - TimeDelta::minutes(5)));
+        advance_to(&clock, nine).await;
+        let calls = fleet.calls();
+        assert_eq!(calls.len(), 2);
+        let start = calls.iter().find(|c| c.workspace_id == ws(1)).unwrap();
+        let stop = calls.iter().find(|c| c.workspace_id == ws(2)).unwrap();
+        assert_eq!(start.at, nine - TimeDelta::minutes(5), "the start is led");
+        assert_eq!(stop.at, nine, "stops are not");
+        let job = &engine
+            .store()
+            .job_list(JobListParams {
+                workspace_id: Some(ws(1)),
+                ..JobListParams::default()
+            })
+            .await
+            .unwrap()[0];
+        let logs = engine.store().job_log_list(job.id).await.unwrap();
+        let calling = logs
+            .iter()
+            .find(|l| l.output.starts_with("calling start"))
+            .unwrap();
+        assert_eq!(calling.created_at, nine - TimeDelta::minutes(5));
+        assert!(
+            calling
+                .output
+                .ends_with("for the deadline 2026-01-05T09:00:00+00:00"),
+            "{}",
+            calling.output
+        );
+        shutdown.cancel();
+        run.await.unwrap();
+    });
+}
+
+#[test]
+fn a_weekday_nine_oclock_start_fires_at_nine_local_on_both_sides_of_a_dst_change() {
+    use workspace_lifecycle::schedule::{auto_start_at, auto_stop_at, AutoStop, Schedule};
+    rt().block_on(async {
+        let schedule: Schedule = "CRON_TZ=Europe/Berlin 0 9 * * MON-FRI".parse().unwrap();
+        let policy = AutoStop::new(Duration::from_secs(8 * 3600));
+        let monday: DateTime<Utc> = "2026-03-23T00:00:00Z".parse().unwrap();
+        let clock = FakeClock::new(monday);
+        let fleet = FakeWorkspaces::new(clock.clone());
+        fleet.insert(Workspace {
+            auto_start_at: auto_start_at(&schedule, monday),
+            ..Workspace::new(ws(1), WorkspaceState::Stopped)
+        });
+        // The service's adapter: times recomputed after every transition.
+        let s = schedule.clone();
+        fleet.on_transition(move |w, at| match w.state {
+            WorkspaceState::Running => w.auto_stop_at = Some(auto_stop_at(&policy, at, Some(&s))),
+            WorkspaceState::Stopped => w.auto_start_at = auto_start_at(&s, at),
+            _ => {}
+        });
+        let config = Config {
+            tick_interval: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(3600),
+            ..Config::default()
+        };
+        let engine = LifecycleEngine::new(
+            Arc::new(InMemoryStore::with_seed(9)),
+            clock.clone(),
+            fleet.clone(),
+            config,
+        )
+        .unwrap();
+        let (shutdown, run) = spawn_run(&engine);
+        // Two working weeks; Berlin moves to summer time on Sunday 29 March.
+        advance_to(&clock, monday + TimeDelta::days(12)).await;
+        shutdown.cancel();
+        run.await.unwrap();
+        let starts: Vec<String> = fleet
+            .calls()
+            .iter()
+            .filter(|c| c.operation == workspace_lifecycle::Operation::Start)
+            .map(|c| c.at.to_rfc3339())
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                "2026-03-23T08:00:00+00:00",
+                "2026-03-24T08:00:00+00:00",
+                "2026-03-25T08:00:00+00:00",
+                "2026-03-26T08:00:00+00:00",
+                "2026-03-27T08:00:00+00:00",
+                "2026-03-30T07:00:00+00:00",
+                "2026-03-31T07:00:00+00:00",
+                "2026-04-01T07:00:00+00:00",
+                "2026-04-02T07:00:00+00:00",
+                "2026-04-03T07:00:00+00:00",
+            ],
+            "09:00 in Berlin: 08:00 UTC in winter, 07:00 UTC in summer"
+        );
+        assert_eq!(fleet.calls().len(), 20, "each start stopped 8 h later");
+        assert!(fleet.violations().is_empty());
+    });
+}

@@ -70,6 +70,7 @@ async fn due_job(engine: &Engine, operation: Operation) -> Job {
                 workspace_id: WS,
                 operation,
                 deadline: t0(),
+                run_at: None,
                 log: LogLine::info("scheduled"),
             }],
             now: t0(),
@@ -385,8 +386,9 @@ fn never_acts_before_the_deadline_even_if_the_clock_went_back() {
         claimed_by: None,
     };
     let ws = workspace(WorkspaceState::Stopped, Some(t0()), None);
-    assert_eq!(verdict(&claimed, Some(&ws), t0()), Verdict::Act);
-    let early = verdict(&claimed, Some(&ws), t0() - TimeDelta::seconds(1));
+    let config = Config::default();
+    assert_eq!(verdict(&claimed, Some(&ws), t0(), &config), Verdict::Act);
+    let early = verdict(&claimed, Some(&ws), t0() - TimeDelta::seconds(1), &config);
     assert!(
         matches!(early, Verdict::Defer { until: Some(u), .. } if u == t0()),
         "{early:?}"

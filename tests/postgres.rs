@@ -26,6 +26,7 @@ fn new_job(n: u128) -> NewJob {
         workspace_id: WorkspaceId(uuid::Uuid::from_u128(n)),
         operation: Operation::Start,
         deadline: "2026-01-05T09:00:00Z".parse().unwrap(),
+        run_at: None,
         log: LogLine::info("scheduled"),
     }
 }

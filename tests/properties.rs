@@ -58,6 +58,7 @@ fn config() -> Config {
         transition_retry: Duration::from_secs(20),
         poll_interval: Duration::from_secs(300),
         shutdown_grace: Duration::from_secs(5),
+        ..Config::default()
     }
 }
 

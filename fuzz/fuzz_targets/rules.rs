@@ -131,11 +131,21 @@ fuzz_target!(|data: &[u8]| {
         "plan is not a fixed point"
     );
 
+    let config = workspace_lifecycle::Config {
+        start_lead: std::time::Duration::from_secs(u64::from(b.byte()) * 60),
+        catch_up_window: (b.byte() % 2 == 0).then(|| std::time::Duration::from_secs(u64::from(b.byte()) * 60 + 60)),
+        ..workspace_lifecycle::Config::default()
+    };
     for j in &open {
-        if verdict(j, workspace.as_ref(), now) == Verdict::Act {
+        if verdict(j, workspace.as_ref(), now, &config) == Verdict::Act {
             let ws = workspace.as_ref().expect("acted on a missing workspace");
             assert_eq!(ws.scheduled_at(j.operation), Some(j.deadline));
-            assert!(j.deadline <= now, "acted before the deadline");
+            let lead = chrono::TimeDelta::from_std(config.lead(j.operation)).unwrap_or_default();
+            let claimable = j.deadline.checked_sub_signed(lead);
+            assert!(claimable.is_none_or(|t| t <= now), "acted before the deadline, less the lead");
+            if let Some(window) = config.catch_up_window {
+                assert!(now - j.deadline <= chrono::TimeDelta::from_std(window).unwrap_or_default(), "acted on a missed one");
+            }
             assert_eq!(ws.readiness(j.operation), Readiness::Act);
         }
     }

@@ -19,7 +19,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +27,7 @@ use tracing::Instrument;
 
 use super::LifecycleEngine;
 use crate::clock::{add, Clock};
+use crate::config::Config;
 use crate::error::{Error, StoreError, WorkspaceError};
 use crate::job::{Job, LogLine, Operation};
 use crate::store::{
@@ -49,6 +50,9 @@ pub enum Verdict {
         /// The earliest time to try again, when the data names one.
         until: Option<DateTime<Utc>>,
     },
+    /// Found more than `Config::catch_up_window` past its deadline: complete it
+    /// without a call, logging by how much it was missed.
+    Missed(String),
     /// The data no longer calls for the job: cancel it.
     Cancel {
         /// Why, for the job's log.
@@ -62,7 +66,8 @@ pub enum Verdict {
 /// Executor step 2: what `job` should do, given the workspace as it is now (`None` if it
 /// no longer exists). The job acts only if the workspace's own data still calls for
 /// exactly this occurrence: its time for the operation is still the job's deadline, is
-/// due at `now`, and its state is one the operation applies to.
+/// due at `now` (less `config.start_lead` for a start), is not further past than
+/// `config.catch_up_window`, and its state is one the operation applies to.
 ///
 /// ```
 /// use workspace_lifecycle::executor::{verdict, Verdict};
@@ -77,13 +82,19 @@ pub enum Verdict {
 ///     auto_stop_at: Some(at),
 ///     ..Workspace::new(WorkspaceId(uuid::Uuid::nil()), WorkspaceState::Running)
 /// };
-/// assert_eq!(verdict(&job(at), Some(&ws), at), Verdict::Act);
+/// let config = Config::default();
+/// assert_eq!(verdict(&job(at), Some(&ws), at, &config), Verdict::Act);
 /// ws.state = WorkspaceState::Stopped;
-/// assert!(matches!(verdict(&job(at), Some(&ws), at), Verdict::AlreadyDone(_)));
+/// assert!(matches!(verdict(&job(at), Some(&ws), at, &config), Verdict::AlreadyDone(_)));
 /// ws.auto_stop_at = None;
-/// assert!(matches!(verdict(&job(at), Some(&ws), at), Verdict::Cancel { .. }));
+/// assert!(matches!(verdict(&job(at), Some(&ws), at, &config), Verdict::Cancel { .. }));
 /// ```
-pub fn verdict(job: &Job, workspace: Option<&Workspace>, now: DateTime<Utc>) -> Verdict {
+pub fn verdict(
+    job: &Job,
+    workspace: Option<&Workspace>,
+    now: DateTime<Utc>,
+    config: &Config,
+) -> Verdict {
     let op = job.operation;
     let Some(ws) = workspace else {
         return Verdict::Cancel {
@@ -107,15 +118,26 @@ pub fn verdict(job: &Job, workspace: Option<&Workspace>, now: DateTime<Utc>) -> 
             rescheduled: true,
         };
     }
-    if at > now {
+    let claimable = crate::clock::sub(at, config.lead(op));
+    if claimable > now {
         // Only reachable if the clock went back after the claim; never act early.
         return Verdict::Defer {
-            reason: format!("deferred: not due until {}", at.to_rfc3339()),
-            until: Some(at),
+            reason: format!("deferred: not due until {}", claimable.to_rfc3339()),
+            until: Some(claimable),
         };
     }
     match ws.readiness(op) {
-        Readiness::Act => Verdict::Act,
+        Readiness::Act => match config.catch_up_window {
+            Some(window) if now - at > TimeDelta::from_std(window).unwrap_or(TimeDelta::MAX) => {
+                Verdict::Missed(format!(
+                    "skipped: the {op} due at {} was missed by {}s, beyond the catch-up window of {}s",
+                    at.to_rfc3339(),
+                    (now - at).num_seconds(),
+                    window.as_secs()
+                ))
+            }
+            _ => Verdict::Act,
+        },
         Readiness::AlreadyDone => Verdict::AlreadyDone(format!(
             "completed without a call: the workspace is already {}",
             ws.state
@@ -151,6 +173,8 @@ pub struct ExecuteReport {
     pub stopped: usize,
     /// Jobs completed without a call, the workspace being there already.
     pub already_done: usize,
+    /// Jobs completed without a call, found past `Config::catch_up_window`.
+    pub missed: usize,
     /// Jobs cancelled because the workspace's data no longer called for them.
     pub cancelled: usize,
     /// Jobs released because the workspace was mid-transition.
@@ -173,6 +197,7 @@ impl ExecuteReport {
         self.started += other.started;
         self.stopped += other.stopped;
         self.already_done += other.already_done;
+        self.missed += other.missed;
         self.cancelled += other.cancelled;
         self.deferred += other.deferred;
         self.retried += other.retried;
@@ -441,7 +466,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             }
         };
         let now = self.inner.clock.now();
-        match verdict(job, ws.as_ref(), now) {
+        match verdict(job, ws.as_ref(), now, &self.inner.config) {
             Verdict::Cancel {
                 reason,
                 rescheduled,
@@ -453,6 +478,11 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 error: None,
                 line: LogLine::info(reason),
                 count: |r| r.already_done += 1,
+            },
+            Verdict::Missed(reason) => Decision::Complete {
+                error: None,
+                line: LogLine::warn(reason),
+                count: |r| r.missed += 1,
             },
             Verdict::Defer { reason, until } => {
                 let soon = add(now, self.inner.config.transition_retry);
@@ -478,8 +508,10 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     job_id: job.id,
                     attempt: Some(job.attempt),
                     line: LogLine::info(format!(
-                        "calling {op} (attempt {}, executor {})",
-                        job.attempt, self.inner.executor_id
+                        "calling {op} (attempt {}, executor {}) for the deadline {}",
+                        job.attempt,
+                        self.inner.executor_id,
+                        job.deadline.to_rfc3339()
                     )),
                 }],
                 now: self.inner.clock.now(),

@@ -39,6 +39,8 @@ pub enum Change {
     Reschedule {
         /// The job.
         job: JobId,
+        /// Its operation.
+        operation: Operation,
         /// The new deadline.
         deadline: DateTime<Utc>,
         /// Why, for the job's log.
@@ -104,6 +106,7 @@ pub fn plan(workspace: Option<&Workspace>, open: &[Job]) -> Vec<Change> {
             }),
             (Some(job), Some(at)) if at != job.deadline => changes.push(Change::Reschedule {
                 job: job.id,
+                operation,
                 deadline: at,
                 reason: format!(
                     "deadline moved from {} to {}: the workspace's auto-{operation} time changed",
@@ -235,6 +238,12 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         Ok(report)
     }
 
+    /// A start job's `run_at` with the configured lead; `None` (the deadline) otherwise.
+    fn lead_run_at(&self, operation: Operation, deadline: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let lead = self.inner.config.lead(operation);
+        (!lead.is_zero()).then(|| crate::clock::sub(deadline, lead))
+    }
+
     async fn apply(&self, changes: Vec<Change>, report: &mut ReconcileReport) -> Result<(), Error> {
         let now = self.inner.clock.now();
         let mut inserts = Vec::new();
@@ -251,15 +260,18 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     workspace_id,
                     operation,
                     deadline,
+                    run_at: self.lead_run_at(operation, deadline),
                     log: LogLine::info(reason),
                 }),
                 Change::Reschedule {
                     job,
+                    operation,
                     deadline,
                     reason,
                 } => moves.push(JobReschedule {
                     id: job,
                     deadline,
+                    run_at: self.lead_run_at(operation, deadline),
                     log: LogLine::info(reason),
                 }),
                 Change::Cancel { job, reason } => cancels.push(JobCancel {

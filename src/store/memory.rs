@@ -210,7 +210,7 @@ impl JobStore for InMemoryStore {
                     workspace_id: new.workspace_id,
                     operation: new.operation,
                     deadline: new.deadline,
-                    run_at: new.deadline,
+                    run_at: new.run_at.unwrap_or(new.deadline),
                     attempt: 0,
                     failed_attempts: 0,
                     lease_expires_at: None,
@@ -299,7 +299,7 @@ impl JobStore for InMemoryStore {
                         } else {
                             state.update(change.id, |job| {
                                 job.deadline = change.deadline;
-                                job.run_at = change.deadline;
+                                job.run_at = change.run_at.unwrap_or(change.deadline);
                                 job.updated_at = params.now;
                                 job.failed_attempts = 0;
                                 job.error = None;

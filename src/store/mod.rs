@@ -43,8 +43,11 @@ pub struct NewJob {
     pub workspace_id: WorkspaceId,
     /// Start or stop.
     pub operation: Operation,
-    /// The occurrence's time; the job becomes due then.
+    /// The occurrence's time.
     pub deadline: DateTime<Utc>,
+    /// When the job becomes claimable; `None` means at the deadline (a start lead time
+    /// makes it earlier).
+    pub run_at: Option<DateTime<Utc>>,
     /// The line logged with the creation (why the job exists).
     pub log: LogLine,
 }
@@ -97,8 +100,10 @@ pub struct JobClaimParams {
 pub struct JobReschedule {
     /// The job.
     pub id: JobId,
-    /// Its new deadline (and `run_at`).
+    /// Its new deadline.
     pub deadline: DateTime<Utc>,
+    /// Its new `run_at`; `None` means the new deadline.
+    pub run_at: Option<DateTime<Utc>>,
     /// The line logged with the move.
     pub log: LogLine,
 }

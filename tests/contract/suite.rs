@@ -65,6 +65,7 @@ fn new_job(w: u128, operation: Operation, deadline: DateTime<Utc>) -> NewJob {
         workspace_id: ws(w),
         operation,
         deadline,
+        run_at: None,
         log: LogLine::info(format!("scheduled {operation} of {w}")),
     }
 }
@@ -338,6 +339,7 @@ pub async fn reschedule_moves_pending_job_and_resets_retry_state<S: JobStore>(st
             jobs: vec![JobReschedule {
                 id: job.id,
                 deadline: at(30),
+                run_at: None,
                 log: LogLine::info("moved"),
             }],
             now: at(2),
@@ -371,16 +373,19 @@ pub async fn reschedule_refuses_completed_occurrence_and_non_pending_jobs<S: Job
                 JobReschedule {
                     id: second.id,
                     deadline: at(0),
+                    run_at: None,
                     log: LogLine::info("to done"),
                 },
                 JobReschedule {
                     id: running.id,
                     deadline: at(9),
+                    run_at: None,
                     log: LogLine::info("running"),
                 },
                 JobReschedule {
                     id: first.id,
                     deadline: at(9),
+                    run_at: None,
                     log: LogLine::info("completed"),
                 },
             ],

@@ -422,6 +422,7 @@ impl JobStore for PgStore {
         let deadlines: Vec<DateTime<Utc>> = jobs.iter().map(|j| j.deadline).collect();
         let levels: Vec<&str> = jobs.iter().map(|j| j.log.level().as_str()).collect();
         let outputs: Vec<&str> = jobs.iter().map(|j| j.log.output()).collect();
+        let run_ats: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.run_at).collect();
         let rows = q(&self.inner.sql.insert)
             .bind(params.now)
             .bind(workspace_ids)
@@ -429,6 +430,7 @@ impl JobStore for PgStore {
             .bind(deadlines)
             .bind(levels)
             .bind(outputs)
+            .bind(run_ats)
             .fetch_all(&self.inner.pool)
             .await
             .map_err(db_error)?;
@@ -506,12 +508,14 @@ impl JobStore for PgStore {
         let deadlines: Vec<DateTime<Utc>> = params.jobs.iter().map(|j| j.deadline).collect();
         let levels: Vec<&str> = params.jobs.iter().map(|j| j.log.level().as_str()).collect();
         let outputs: Vec<&str> = params.jobs.iter().map(|j| j.log.output()).collect();
+        let run_ats: Vec<Option<DateTime<Utc>>> = params.jobs.iter().map(|j| j.run_at).collect();
         let rows = q(&self.inner.sql.reschedule)
             .bind(params.now)
             .bind(ids)
             .bind(deadlines)
             .bind(levels)
             .bind(outputs)
+            .bind(run_ats)
             .fetch_all(&self.inner.pool)
             .await
             .map_err(db_error)?;

@@ -18,18 +18,20 @@ pub(super) const JOB_COLUMNS: &str = "j.id, j.created_at, j.updated_at, j.starte
 /// `job_insert`: one statement for the batch. `on conflict do nothing` skips a job whose
 /// (workspace, operation) is open (`workspace_lifecycle_job_open`) or whose occurrence
 /// is taken (`workspace_lifecycle_job_occurrence`); each created job gets its log line.
-/// $1 now, $2 workspace ids, $3 operations, $4 deadlines, $5 levels, $6 outputs.
+/// $1 now, $2 workspace ids, $3 operations, $4 deadlines, $5 levels, $6 outputs,
+/// $7 run_ats (null: the deadline).
 pub(super) const INSERT: &str = "
 with new as (
-    select n.workspace_id, n.operation, n.deadline, n.level, n.output
-    from unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
-        as n(workspace_id, operation, deadline, level, output)
+    select n.workspace_id, n.operation, n.deadline, coalesce(n.run_at, n.deadline) as run_at,
+        n.level, n.output
+    from unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::timestamptz[])
+        as n(workspace_id, operation, deadline, level, output, run_at)
 ),
 inserted as (
     insert into {schema}.workspace_lifecycle_job as j
         (id, created_at, updated_at, workspace_id, operation, deadline, run_at)
     select gen_random_uuid(), $1, $1, n.workspace_id,
-        n.operation::{schema}.workspace_lifecycle_operation, n.deadline, n.deadline
+        n.operation::{schema}.workspace_lifecycle_operation, n.deadline, n.run_at
     from new n
     on conflict do nothing
     returning {cols}
@@ -99,11 +101,12 @@ returning {cols}";
 /// A move onto an occurrence another job completed is refused ("taken", checked with
 /// `workspace_lifecycle_job_occurrence`); the update re-checks "pending" on the locked
 /// row, so a job claimed meanwhile is reported "not pending".
-/// $1 now, $2 job ids, $3 deadlines, $4 levels, $5 outputs.
+/// $1 now, $2 job ids, $3 deadlines, $4 levels, $5 outputs, $6 run_ats (null: the
+/// deadline).
 pub(super) const RESCHEDULE: &str = "
 with m as (
-    select * from unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::text[])
-        with ordinality as m(id, deadline, level, output, ord)
+    select * from unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::timestamptz[])
+        with ordinality as m(id, deadline, level, output, run_at, ord)
 ),
 target as (
     select m.*,
@@ -118,7 +121,7 @@ target as (
 ),
 moved as (
     update {schema}.workspace_lifecycle_job as j
-    set deadline = t.deadline, run_at = t.deadline, updated_at = $1,
+    set deadline = t.deadline, run_at = coalesce(t.run_at, t.deadline), updated_at = $1,
         failed_attempts = 0, error = null
     from target t
     where j.id = t.id and t.pending and not t.taken
