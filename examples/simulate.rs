@@ -1,8 +1,9 @@
 //! A fleet of workspaces over a simulated week, on `InMemoryStore` and `FakeClock`.
 //!
 //! Two engines (two "replicas") run their real `run` loops on one store. Each
-//! workspace has a policy like a real service's: start on weekday mornings at a local
-//! time in one of several time zones, stop 8-10 hours after each start. Users also
+//! workspace has a policy like a real service's: a cron auto-start on weekday mornings
+//! (`CRON_TZ=` one of several real time zones), an auto-stop 8-10 hours after each
+//! start, both computed with the crate's `schedule` helpers. Users also
 //! start and stop workspaces by hand, some starts take minutes, and some fail. The
 //! adapter recomputes the auto-start/auto-stop times after every transition, as a
 //! real service would.
@@ -19,9 +20,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveTime, Offset, TimeDelta, Utc, Weekday};
+use chrono::{DateTime, TimeDelta, Utc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+use workspace_lifecycle::schedule::{auto_start_at, auto_stop_at, AutoStop, Schedule};
 use workspace_lifecycle::testkit::{Behavior, CallOutcome, FakeWorkspaces};
 use workspace_lifecycle::{
     Config, FakeClock, InMemoryStore, JobState, LifecycleEngine, Occurrence, Operation, Readiness,
@@ -90,44 +92,22 @@ impl Rng {
     }
 }
 
-/// A workspace's schedule, as its owner configured it.
-#[derive(Clone, Copy)]
+/// A workspace's schedule, as its owner configured it: a weekday cron auto-start in a
+/// real time zone, and an auto-stop some hours after each start.
+#[derive(Clone)]
 struct Policy {
-    zone: FixedOffset,
-    zone_name: &'static str,
-    start: NaiveTime,
+    schedule: Schedule,
+    stop: AutoStop,
     ttl: TimeDelta,
 }
 
-const ZONES: [(&str, i32); 5] = [
-    ("UTC", 0),
-    ("UTC+01:00", 3600),
-    ("UTC-05:00", -5 * 3600),
-    ("UTC+05:30", 5 * 3600 + 1800),
-    ("UTC+09:00", 9 * 3600),
+const ZONES: [&str; 5] = [
+    "UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
 ];
-
-impl Policy {
-    /// The first weekday start time strictly after `t`, in the policy's zone.
-    fn next_start_after(&self, t: DateTime<Utc>) -> DateTime<Utc> {
-        let local = t.with_timezone(&self.zone);
-        let mut day = local.date_naive();
-        loop {
-            let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-            if !weekend {
-                let at = day
-                    .and_time(self.start)
-                    .and_local_timezone(self.zone)
-                    .single()
-                    .map(|d| d.with_timezone(&Utc));
-                if let Some(at) = at.filter(|at| *at > t) {
-                    return at;
-                }
-            }
-            day = day.succ_opt().unwrap_or(day);
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Event {
@@ -149,20 +129,21 @@ fn build_fleet(args: &Args, start: DateTime<Utc>, fake: &FakeWorkspaces) -> Flee
     let mut events = Vec::new();
     for i in 0..args.workspaces {
         let id = WorkspaceId(Uuid::from_u128(i as u128 + 1));
-        let (zone_name, offset) = ZONES[rng.below(ZONES.len() as u64) as usize];
+        let zone = ZONES[rng.below(ZONES.len() as u64) as usize];
+        let pattern = format!(
+            "CRON_TZ={zone} {} {} * * MON-FRI",
+            [0, 15, 30, 45][rng.below(4) as usize],
+            7 + rng.below(3)
+        );
+        let ttl = 8 * 60 + rng.below(121);
         let policy = Policy {
-            zone: FixedOffset::east_opt(offset).unwrap_or(Utc.fix()),
-            zone_name,
-            start: NaiveTime::from_hms_opt(
-                7 + rng.below(3) as u32,
-                [0, 15, 30, 45][rng.below(4) as usize],
-                0,
-            )
-            .unwrap_or_default(),
-            ttl: TimeDelta::minutes(8 * 60 + rng.below(121) as i64),
+            // The pattern is built from valid parts; a failure would be a bug here.
+            schedule: pattern.parse().unwrap_or_else(|e| panic!("{pattern}: {e}")),
+            stop: AutoStop::new(Duration::from_secs(ttl * 60)),
+            ttl: TimeDelta::minutes(ttl as i64),
         };
         fake.insert(Workspace {
-            auto_start_at: Some(policy.next_start_after(start)),
+            auto_start_at: auto_start_at(&policy.schedule, start),
             ..Workspace::new(id, WorkspaceState::Stopped)
         });
         // Some workspaces take minutes to boot; a few never manage to.
@@ -254,14 +235,16 @@ async fn simulate(args: Args) -> ExitCode {
             let Some(policy) = policies.get(&ws.id) else {
                 return;
             };
+            // The adapter of a service that stores policies: times from the last
+            // transition, with the crate's schedule helpers.
             match ws.state {
                 WorkspaceState::Running => {
-                    ws.auto_stop_at = Some(at + policy.ttl);
-                    ws.auto_start_at = Some(policy.next_start_after(at));
+                    ws.auto_stop_at = Some(auto_stop_at(&policy.stop, at, Some(&policy.schedule)));
+                    ws.auto_start_at = policy.schedule.next_after(at);
                 }
                 WorkspaceState::Stopped => {
                     ws.auto_stop_at = None;
-                    ws.auto_start_at = Some(policy.next_start_after(at));
+                    ws.auto_start_at = auto_start_at(&policy.schedule, at);
                 }
                 _ => {}
             }
@@ -366,19 +349,19 @@ async fn simulate(args: Args) -> ExitCode {
     timeline.sort_by_key(|(at, i, _)| (*at, *i));
     println!("Timeline of the first 3 workspaces (local time):");
     for i in 0..fleet.ids.len().min(3) {
-        let policy = fleet.policies[&fleet.ids[i]];
+        let policy = &fleet.policies[&fleet.ids[i]];
         println!(
-            "  workspace {} ({}, weekdays at {}, auto-stop after {}h{:02})",
+            "  workspace {} (\"{}\", auto-stop after {}h{:02})",
             fleet.ids[i],
-            policy.zone_name,
-            policy.start.format("%H:%M"),
+            policy.schedule,
             policy.ttl.num_hours(),
             policy.ttl.num_minutes() % 60
         );
         for (at, _, what) in timeline.iter().filter(|(_, w, _)| *w == i).take(14) {
             println!(
                 "    {}  {what}",
-                at.with_timezone(&policy.zone).format("%a %d %H:%M:%S")
+                at.with_timezone(&policy.schedule.zone())
+                    .format("%a %d %H:%M:%S")
             );
         }
     }

@@ -441,11 +441,14 @@ impl fmt::Display for Schedule {
 /// An auto-stop policy: stop a workspace `ttl` after it started, never later than
 /// `max_lifetime` after it started, however often activity bumps the deadline.
 ///
-/// If a deadline would land at or after the workspace's next auto-start, it moves to
-/// one minute before that auto-start. Coder's users reported the alternative as a bug
-/// (coder/coder#2028, #3064): a deadline pushed past the morning's auto-start meant the
-/// workspace was never restarted fresh, and one stopped *at* the auto-start could race
-/// it. Stopping just before makes the morning start always happen, on a fresh start.
+/// A deadline that would land at or after the workspace's next auto-start moves to
+/// that auto-start plus `ttl`: the workspace stays up through the morning start (which
+/// finds it running and counts as done) and its TTL counts from there. Coder's users
+/// hit both ways of getting this wrong (coder/coder#2028, #3064): a deadline pushed past
+/// the auto-start silently swallowed the start, and a stop scheduled just before it
+/// races it, since a stop that takes longer than the gap finishes after the start time
+/// and the next auto-start, computed from the last stop, is then tomorrow's. Both
+/// ways lose a morning start; keeping the workspace up loses none.
 ///
 /// ```
 /// use std::time::Duration;
@@ -488,16 +491,14 @@ impl AutoStop {
         at: DateTime<Utc>,
         next_start: Option<DateTime<Utc>>,
     ) -> DateTime<Utc> {
-        let mut at = match self.max_lifetime {
-            Some(max) => at.min(crate::clock::add(started_at, max)),
+        let at = match next_start.filter(|next| *next > started_at && at >= *next) {
+            Some(next) => crate::clock::add(next, self.ttl),
             None => at,
         };
-        if let Some(next) = next_start.filter(|n| *n > started_at) {
-            if at >= next {
-                at = (next - TimeDelta::minutes(1)).max(started_at);
-            }
+        match self.max_lifetime {
+            Some(max) => at.min(crate::clock::add(started_at, max)),
+            None => at,
         }
-        at
     }
 
     /// The auto-stop time of a workspace that started at `started_at`, whose next

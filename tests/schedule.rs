@@ -187,14 +187,31 @@ fn auto_start_is_computed_from_the_last_stop_so_a_missed_one_runs_late() {
 }
 
 #[test]
-fn auto_stop_never_reaches_the_next_auto_start() {
+fn an_auto_stop_past_the_next_auto_start_keeps_the_workspace_up_through_it() {
     let schedule: Schedule = "0 9 * * *".parse().unwrap();
     let policy = AutoStop::new(Duration::from_secs(30 * 3600));
-    // Started 08:00; a 30-hour TTL would run past tomorrow's 09:00 start.
+    // Started 08:00; 30 hours would pass tomorrow's 09:00 start... and today's, which
+    // comes first: the workspace stays up through 09:00 today and stops 30 h after it.
     let deadline = auto_stop_at(&policy, utc("2026-01-05T08:00:00Z"), Some(&schedule));
-    assert_eq!(deadline, utc("2026-01-05T08:59:00Z"));
-    let deadline = auto_stop_at(&policy, utc("2026-01-05T10:00:00Z"), Some(&schedule));
-    assert_eq!(deadline, utc("2026-01-06T08:59:00Z"));
+    assert_eq!(deadline, utc("2026-01-06T15:00:00Z"));
+    // A short TTL that ends before the next start is left alone.
+    let short = AutoStop::new(Duration::from_secs(8 * 3600));
+    assert_eq!(
+        auto_stop_at(&short, utc("2026-01-05T10:00:00Z"), Some(&schedule)),
+        utc("2026-01-05T18:00:00Z")
+    );
+    // Started at 22:00 with 12 h: 10:00 would pass 09:00, so it runs to 09:00 + 12 h,
+    // unless a max lifetime caps it.
+    let night = AutoStop::new(Duration::from_secs(12 * 3600));
+    assert_eq!(
+        auto_stop_at(&night, utc("2026-01-05T22:00:00Z"), Some(&schedule)),
+        utc("2026-01-06T21:00:00Z")
+    );
+    let capped = night.with_max_lifetime(Duration::from_secs(16 * 3600));
+    assert_eq!(
+        auto_stop_at(&capped, utc("2026-01-05T22:00:00Z"), Some(&schedule)),
+        utc("2026-01-06T14:00:00Z")
+    );
     let unscheduled = auto_stop_at(&policy, utc("2026-01-05T10:00:00Z"), None);
     assert_eq!(unscheduled, utc("2026-01-06T16:00:00Z"));
 }
