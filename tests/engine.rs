@@ -25,7 +25,12 @@ fn hours(h: i64) -> DateTime<Utc> {
 }
 
 fn setup(config: Config) -> (Engine, FakeClock, FakeWorkspaces) {
-    let clock = FakeClock::new(t0());
+    setup_at(t0(), config)
+}
+
+/// An engine on a fresh store, a fake clock standing at `start`, and an empty fleet.
+fn setup_at(start: DateTime<Utc>, config: Config) -> (Engine, FakeClock, FakeWorkspaces) {
+    let clock = FakeClock::new(start);
     let fleet = FakeWorkspaces::new(clock.clone());
     let engine = LifecycleEngine::new(
         Arc::new(InMemoryStore::with_seed(3)),
@@ -35,6 +40,17 @@ fn setup(config: Config) -> (Engine, FakeClock, FakeWorkspaces) {
     )
     .unwrap();
     (engine, clock, fleet)
+}
+
+/// An engine over a `MockWorkspaces`, for tests that script the adapter's answers.
+fn mock_engine(mock: MockWorkspaces) -> LifecycleEngine<InMemoryStore, FakeClock, MockWorkspaces> {
+    LifecycleEngine::new(
+        InMemoryStore::new(),
+        FakeClock::new(t0()),
+        mock,
+        Config::default(),
+    )
+    .unwrap()
 }
 
 /// Another engine (its own executor id) on the same store, clock and fleet.
@@ -181,13 +197,7 @@ fn out_of_order_page_is_an_error_and_changes_nothing() {
         let mut mock = MockWorkspaces::new();
         mock.expect_list()
             .returning(|_, _| Ok(vec![running_until(2, hours(1)), running_until(1, hours(1))]));
-        let engine = LifecycleEngine::new(
-            InMemoryStore::new(),
-            FakeClock::new(t0()),
-            mock,
-            Config::default(),
-        )
-        .unwrap();
+        let engine = mock_engine(mock);
         let error = engine.reconcile_all().await.unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -212,13 +222,7 @@ fn failing_list_fails_the_pass_with_the_adapter_error() {
         let mut mock = MockWorkspaces::new();
         mock.expect_list()
             .returning(|_, _| Err(WorkspaceError::other("db down")));
-        let engine = LifecycleEngine::new(
-            InMemoryStore::new(),
-            FakeClock::new(t0()),
-            mock,
-            Config::default(),
-        )
-        .unwrap();
+        let engine = mock_engine(mock);
         assert_eq!(
             engine.reconcile_all().await.unwrap_err().to_string(),
             "workspace adapter: db down"
@@ -637,8 +641,12 @@ fn a_weekday_nine_oclock_start_fires_at_nine_local_on_both_sides_of_a_dst_change
         let schedule: Schedule = "CRON_TZ=Europe/Berlin 0 9 * * MON-FRI".parse().unwrap();
         let policy = AutoStop::new(Duration::from_secs(8 * 3600));
         let monday: DateTime<Utc> = "2026-03-23T00:00:00Z".parse().unwrap();
-        let clock = FakeClock::new(monday);
-        let fleet = FakeWorkspaces::new(clock.clone());
+        let config = Config {
+            tick_interval: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(3600),
+            ..Config::default()
+        };
+        let (engine, clock, fleet) = setup_at(monday, config);
         fleet.insert(Workspace {
             auto_start_at: auto_start_at(&schedule, monday),
             ..Workspace::new(ws(1), WorkspaceState::Stopped)
@@ -650,18 +658,6 @@ fn a_weekday_nine_oclock_start_fires_at_nine_local_on_both_sides_of_a_dst_change
             WorkspaceState::Stopped => w.auto_start_at = auto_start_at(&s, at),
             _ => {}
         });
-        let config = Config {
-            tick_interval: Duration::from_secs(300),
-            poll_interval: Duration::from_secs(3600),
-            ..Config::default()
-        };
-        let engine = LifecycleEngine::new(
-            Arc::new(InMemoryStore::with_seed(9)),
-            clock.clone(),
-            fleet.clone(),
-            config,
-        )
-        .unwrap();
         let (shutdown, run) = spawn_run(&engine);
         // Two working weeks; Berlin moves to summer time on Sunday 29 March.
         advance_to(&clock, monday + TimeDelta::days(12)).await;

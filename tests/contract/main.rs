@@ -4,17 +4,22 @@
 mod pg;
 mod suite;
 
+/// Runs one check on a runtime of its own.
+fn block_on<F: std::future::Future>(check: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(check)
+}
+
 /// One `#[test]` per check, each on a fresh store made by `$make`.
 macro_rules! store_tests {
     ($make:expr; $($check:ident),* $(,)?) => {
         $(
             #[test]
             fn $check() {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async { crate::suite::$check($make).await });
+                crate::block_on(async { crate::suite::$check($make).await });
             }
         )*
     };
@@ -32,11 +37,7 @@ macro_rules! pg_store_tests {
         $(
             #[test]
             fn $check() {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
+                crate::block_on(async {
                     let Some(db) = crate::pg::test_db(4).await else { return };
                     crate::suite::$check(db.store.clone()).await;
                 });

@@ -233,6 +233,21 @@ impl PgStore {
         Ok(lines.join("\n"))
     }
 
+    /// Runs a fenced single-job write and decodes the job it returns, or reports the
+    /// lease lost when the attempt no longer held the job.
+    async fn fenced_job(
+        &self,
+        query: sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>,
+        job: JobId,
+        attempt: u32,
+    ) -> Result<Job, StoreError> {
+        let row = query
+            .fetch_optional(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        job_from_row(&held(row, job, attempt)?)
+    }
+
     fn start_listener(&self) {
         let mut listener = self.inner.listener.lock();
         if listener.is_some() {
@@ -384,6 +399,36 @@ fn attempt_param(attempt: u32) -> Result<i32, StoreError> {
     })
 }
 
+/// The parallel arrays a batch of (job, optional fencing attempt, line) binds as.
+type FencedLines<'a> = (Vec<Uuid>, Vec<Option<i32>>, Vec<&'static str>, Vec<&'a str>);
+
+fn fenced_lines<'a>(
+    items: impl Iterator<Item = (JobId, Option<u32>, &'a LogLine)>,
+) -> Result<FencedLines<'a>, StoreError> {
+    let mut out: FencedLines<'a> = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (job, attempt, line) in items {
+        out.0.push(job.0);
+        out.1.push(attempt.map(attempt_param).transpose()?);
+        out.2.push(line.level().as_str());
+        out.3.push(line.output());
+    }
+    Ok(out)
+}
+
+/// A batch statement taking $1 now, then the four arrays of [`fenced_lines`].
+fn bind_fenced<'a>(
+    sql: &Arc<str>,
+    now: DateTime<Utc>,
+    (ids, attempts, levels, outputs): FencedLines<'a>,
+) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    q(sql).bind(now).bind(ids).bind(attempts).bind(levels).bind(
+        outputs
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<String>>(),
+    )
+}
+
 fn lines(logs: &[LogLine]) -> (Vec<&'static str>, Vec<String>) {
     logs.iter()
         .map(|l| (l.level().as_str(), l.output().to_owned()))
@@ -443,24 +488,8 @@ impl JobStore for PgStore {
         if params.logs.is_empty() {
             return Ok(0);
         }
-        let ids: Vec<Uuid> = params.logs.iter().map(|l| l.job_id.0).collect();
-        let attempts = params
-            .logs
-            .iter()
-            .map(|l| l.attempt.map(attempt_param).transpose())
-            .collect::<Result<Vec<Option<i32>>, _>>()?;
-        let levels: Vec<&str> = params
-            .logs
-            .iter()
-            .map(|l| l.line.level().as_str())
-            .collect();
-        let outputs: Vec<&str> = params.logs.iter().map(|l| l.line.output()).collect();
-        let done = q(&self.inner.sql.log_insert)
-            .bind(params.now)
-            .bind(ids)
-            .bind(attempts)
-            .bind(levels)
-            .bind(outputs)
+        let lines = fenced_lines(params.logs.iter().map(|l| (l.job_id, l.attempt, &l.line)))?;
+        let done = bind_fenced(&self.inner.sql.log_insert, params.now, lines)
             .execute(&self.inner.pool)
             .await
             .map_err(db_error)?;
@@ -537,20 +566,8 @@ impl JobStore for PgStore {
         if params.jobs.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<Uuid> = params.jobs.iter().map(|j| j.id.0).collect();
-        let attempts = params
-            .jobs
-            .iter()
-            .map(|j| j.attempt.map(attempt_param).transpose())
-            .collect::<Result<Vec<Option<i32>>, _>>()?;
-        let levels: Vec<&str> = params.jobs.iter().map(|j| j.log.level().as_str()).collect();
-        let outputs: Vec<&str> = params.jobs.iter().map(|j| j.log.output()).collect();
-        let rows = q(&self.inner.sql.cancel)
-            .bind(params.now)
-            .bind(ids)
-            .bind(attempts)
-            .bind(levels)
-            .bind(outputs)
+        let lines = fenced_lines(params.jobs.iter().map(|j| (j.id, j.attempt, &j.log)))?;
+        let rows = bind_fenced(&self.inner.sql.cancel, params.now, lines)
             .fetch_all(&self.inner.pool)
             .await
             .map_err(db_error)?;
@@ -561,33 +578,27 @@ impl JobStore for PgStore {
 
     async fn job_complete(&self, params: JobCompleteParams) -> Result<Job, StoreError> {
         let (levels, outputs) = lines(&params.logs);
-        let row = q(&self.inner.sql.complete)
+        let query = q(&self.inner.sql.complete)
             .bind(params.id.0)
             .bind(attempt_param(params.attempt)?)
             .bind(params.now)
             .bind(params.error)
             .bind(levels)
-            .bind(outputs)
-            .fetch_optional(&self.inner.pool)
-            .await
-            .map_err(db_error)?;
-        job_from_row(&held(row, params.id, params.attempt)?)
+            .bind(outputs);
+        self.fenced_job(query, params.id, params.attempt).await
     }
 
     async fn job_retry(&self, params: JobRetryParams) -> Result<Job, StoreError> {
         let (levels, outputs) = lines(&params.logs);
-        let row = q(&self.inner.sql.retry)
+        let query = q(&self.inner.sql.retry)
             .bind(params.id.0)
             .bind(attempt_param(params.attempt)?)
             .bind(params.now)
             .bind(params.run_at)
             .bind(params.error)
             .bind(levels)
-            .bind(outputs)
-            .fetch_optional(&self.inner.pool)
-            .await
-            .map_err(db_error)?;
-        job_from_row(&held(row, params.id, params.attempt)?)
+            .bind(outputs);
+        self.fenced_job(query, params.id, params.attempt).await
     }
 
     async fn job_renew_lease(
