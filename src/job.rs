@@ -26,6 +26,41 @@ use uuid::Uuid;
 
 use crate::workspace::WorkspaceId;
 
+/// The earliest deadline the crate stores: `0001-01-01T00:00:00Z`.
+///
+/// Every store must hold every deadline between [`EARLIEST_DEADLINE`] and
+/// [`LATEST_DEADLINE`]: chrono spans ±262,143 years but Postgres' `timestamptz` starts at
+/// 4713 BC, and years past 9999 print in no standard format. A workspace time outside
+/// the range is refused by the scheduler with a warning (no job is created for it and
+/// the rest of its page goes on); a store refuses it with [`StoreError::InvalidData`].
+///
+/// [`StoreError::InvalidData`]: crate::StoreError::InvalidData
+pub const EARLIEST_DEADLINE: DateTime<Utc> = match DateTime::from_timestamp(-62_135_596_800, 0) {
+    Some(at) => at,
+    // Evaluated at compile time: the literal is 0001-01-01, well inside chrono's range.
+    None => panic!("0001-01-01 is a valid chrono instant"),
+};
+
+/// The latest deadline the crate stores: `9999-12-31T23:59:59Z`. See
+/// [`EARLIEST_DEADLINE`].
+pub const LATEST_DEADLINE: DateTime<Utc> = match DateTime::from_timestamp(253_402_300_799, 0) {
+    Some(at) => at,
+    // Evaluated at compile time: the literal is 9999-12-31, well inside chrono's range.
+    None => panic!("9999-12-31 is a valid chrono instant"),
+};
+
+/// Whether `at` lies between [`EARLIEST_DEADLINE`] and [`LATEST_DEADLINE`].
+///
+/// ```
+/// use workspace_lifecycle::{deadline_supported, LATEST_DEADLINE};
+/// assert!(deadline_supported("1900-01-01T00:00:00Z".parse().unwrap()));
+/// assert!(deadline_supported(LATEST_DEADLINE));
+/// assert!(!deadline_supported(chrono::DateTime::<chrono::Utc>::MAX_UTC));
+/// ```
+pub fn deadline_supported(at: DateTime<Utc>) -> bool {
+    (EARLIEST_DEADLINE..=LATEST_DEADLINE).contains(&at)
+}
+
 /// The id of a job (the seed's `workspace_lifecycle_job.id`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct JobId(pub Uuid);

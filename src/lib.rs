@@ -58,11 +58,14 @@ pub use clock::{Clock, FakeClock, SystemClock};
 pub use config::{Config, RetryPolicy, MAX_COUNT, MAX_DURATION, MIN_LEASE};
 pub use engine::{executor, scheduler, ExecuteReport, LifecycleEngine, ReconcileReport, RunReport};
 pub use error::{ConfigError, Error, StoreError, WorkspaceError};
-pub use job::{ExecutorId, Job, JobId, JobLog, JobState, LogLevel, LogLine, Occurrence, Operation};
+pub use job::{
+    deadline_supported, ExecutorId, Job, JobId, JobLog, JobState, LogLevel, LogLine, Occurrence,
+    Operation, EARLIEST_DEADLINE, LATEST_DEADLINE,
+};
 pub use store::{
     InMemoryStore, JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams,
     JobListParams, JobLogInsertParams, JobRenewLeaseParams, JobReschedule, JobRescheduleParams,
-    JobRetryParams, JobStore, NewJob, NewJobLog, Rescheduled, WorkspaceRange,
+    JobRetryParams, JobRow, JobStore, NewJob, NewJobLog, Rescheduled, WorkspaceRange,
 };
 #[cfg(feature = "postgres")]
 pub use store::{PgStore, DEFAULT_SCHEMA};

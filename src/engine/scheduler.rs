@@ -14,7 +14,10 @@ use super::executor::call_adapter;
 use super::LifecycleEngine;
 use crate::clock::{add, Clock};
 use crate::error::{Error, WorkspaceError};
-use crate::job::{Job, JobId, JobState, LogLine, Operation};
+use crate::job::{
+    deadline_supported, Job, JobId, JobState, LogLine, Operation, EARLIEST_DEADLINE,
+    LATEST_DEADLINE,
+};
 use crate::store::{
     JobCancel, JobCancelParams, JobInsertParams, JobReschedule, JobRescheduleParams, JobStore,
     NewJob, Rescheduled, WorkspaceRange,
@@ -53,6 +56,16 @@ pub enum Change {
         /// Why, for the job's log.
         reason: String,
     },
+    /// Refuse a workspace time outside [`EARLIEST_DEADLINE`]..=[`LATEST_DEADLINE`]: no
+    /// job is created for it (a pending one is cancelled); the pass warns and goes on.
+    Refuse {
+        /// The workspace.
+        workspace_id: WorkspaceId,
+        /// Start or stop.
+        operation: Operation,
+        /// What was wrong, with the value.
+        reason: String,
+    },
 }
 
 /// The reconcile rule: what to change so that `open` (the open jobs of one workspace)
@@ -64,6 +77,10 @@ pub enum Change {
 /// 4. Pending stop job, no auto-stop time: cancel it.
 /// 5. Pending job whose deadline differs from the workspace's time: move it.
 /// 6. Pending job of a workspace that no longer exists: cancel it.
+///
+/// A time outside [`EARLIEST_DEADLINE`]..=[`LATEST_DEADLINE`] (say chrono's
+/// `MAX_UTC`, which Postgres cannot store) is refused instead: [`Change::Refuse`], and
+/// its pending job, if any, is cancelled.
 ///
 /// Running jobs are left alone: their executor re-checks the workspace before acting.
 /// A job is not created for an occurrence that was already completed; the store
@@ -98,6 +115,26 @@ pub fn plan(workspace: Option<&Workspace>, open: &[Job]) -> Vec<Change> {
     for operation in Operation::ALL {
         let job = open.iter().find(|j| j.operation == operation);
         let wanted = ws.scheduled_at(operation);
+        if let Some(at) = wanted.filter(|at| !deadline_supported(*at)) {
+            let reason = format!(
+                "the workspace's auto-{operation} time {} is outside the supported range {} to {}",
+                at.to_rfc3339(),
+                EARLIEST_DEADLINE.to_rfc3339(),
+                LATEST_DEADLINE.to_rfc3339()
+            );
+            if let Some(job) = job.filter(|j| j.state() == JobState::Pending) {
+                changes.push(Change::Cancel {
+                    job: job.id,
+                    reason: format!("cancelled: {reason}"),
+                });
+            }
+            changes.push(Change::Refuse {
+                workspace_id: ws.id,
+                operation,
+                reason,
+            });
+            continue;
+        }
         match (job, wanted) {
             (Some(job), _) if job.state() != JobState::Pending => {}
             (Some(job), None) => changes.push(Change::Cancel {
@@ -147,6 +184,8 @@ pub struct ReconcileReport {
     pub rescheduled: usize,
     /// Pending jobs cancelled.
     pub cancelled: usize,
+    /// Workspace times refused as out of range ([`Change::Refuse`]).
+    pub refused: usize,
 }
 
 impl ReconcileReport {
@@ -157,6 +196,7 @@ impl ReconcileReport {
         self.created += other.created;
         self.rescheduled += other.rescheduled;
         self.cancelled += other.cancelled;
+        self.refused += other.refused;
     }
 }
 
@@ -241,7 +281,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// A start job's `run_at` with the configured lead; `None` (the deadline) otherwise.
     fn lead_run_at(&self, operation: Operation, deadline: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let lead = self.inner.config.lead(operation);
-        (!lead.is_zero()).then(|| crate::clock::sub(deadline, lead))
+        (!lead.is_zero()).then(|| crate::clock::sub(deadline, lead).max(EARLIEST_DEADLINE))
     }
 
     async fn apply(&self, changes: Vec<Change>, report: &mut ReconcileReport) -> Result<(), Error> {
@@ -279,6 +319,14 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     attempt: None,
                     log: LogLine::info(reason),
                 }),
+                Change::Refuse {
+                    workspace_id,
+                    operation,
+                    reason,
+                } => {
+                    tracing::warn!(%workspace_id, %operation, %reason, "workspace time refused");
+                    report.refused += 1;
+                }
             }
         }
         let store = &self.inner.store;

@@ -17,9 +17,9 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::{
-    JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams, JobListParams,
-    JobLogInsertParams, JobRenewLeaseParams, JobRescheduleParams, JobRetryParams, JobStore,
-    Rescheduled, WorkspaceRange,
+    check_times, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams,
+    JobListParams, JobLogInsertParams, JobRenewLeaseParams, JobRescheduleParams, JobRetryParams,
+    JobStore, Rescheduled, WorkspaceRange,
 };
 use crate::clock::add;
 use crate::config::splitmix64;
@@ -184,6 +184,7 @@ impl Default for InMemoryStore {
 #[async_trait]
 impl JobStore for InMemoryStore {
     async fn job_insert(&self, params: JobInsertParams) -> Result<Vec<Job>, StoreError> {
+        check_times(params.jobs.iter().map(|j| (j.deadline, j.run_at)))?;
         let now = params.now;
         let mut created = Vec::new();
         {
@@ -283,6 +284,7 @@ impl JobStore for InMemoryStore {
         &self,
         params: JobRescheduleParams,
     ) -> Result<Vec<(JobId, Rescheduled)>, StoreError> {
+        check_times(params.jobs.iter().map(|j| (j.deadline, j.run_at)))?;
         let mut results = Vec::with_capacity(params.jobs.len());
         let mut moved = false;
         {
@@ -357,7 +359,11 @@ impl JobStore for InMemoryStore {
                 job.updated_at = params.now;
                 job.lease_expires_at = None;
                 // The final outcome: an earlier attempt's error does not outlive a
-                // success (the log keeps the history).
+                // success (the log keeps the history); a final failure is one more
+                // failed attempt.
+                if params.error.is_some() {
+                    job.failed_attempts = job.failed_attempts.saturating_add(1);
+                }
                 job.error = params.error;
             });
             for line in &params.logs {

@@ -20,6 +20,7 @@
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod row;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,10 +32,43 @@ use tokio::sync::watch;
 pub use memory::InMemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgStore, DEFAULT_SCHEMA};
+pub use row::JobRow;
 
 use crate::error::StoreError;
-use crate::job::{ExecutorId, Job, JobId, JobLog, JobState, LogLine, Operation};
+use crate::job::{
+    deadline_supported, ExecutorId, Job, JobId, JobLog, JobState, LogLine, Operation,
+    EARLIEST_DEADLINE, LATEST_DEADLINE,
+};
 use crate::workspace::WorkspaceId;
+
+/// Refuses a deadline or `run_at` outside the range every store holds
+/// ([`EARLIEST_DEADLINE`]..=[`LATEST_DEADLINE`]), so both stores answer out-of-range
+/// times alike instead of one storing what the other cannot.
+pub(crate) fn check_time(what: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    if deadline_supported(at) {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidData(format!(
+            "{what} {} is outside the supported range {} to {}",
+            at.to_rfc3339(),
+            EARLIEST_DEADLINE.to_rfc3339(),
+            LATEST_DEADLINE.to_rfc3339()
+        )))
+    }
+}
+
+/// Checks the times of jobs to insert or move (see [`check_time`]).
+pub(crate) fn check_times<'a>(
+    times: impl IntoIterator<Item = (DateTime<Utc>, Option<DateTime<Utc>>)> + 'a,
+) -> Result<(), StoreError> {
+    for (deadline, run_at) in times {
+        check_time("deadline", deadline)?;
+        if let Some(run_at) = run_at {
+            check_time("run_at", run_at)?;
+        }
+    }
+    Ok(())
+}
 
 /// A job to create.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,7 +193,8 @@ pub struct JobCompleteParams {
     pub attempt: u32,
     /// `completed_at`.
     pub now: DateTime<Utc>,
-    /// `Some` when the job failed for good.
+    /// `Some` when the job failed for good: its last failed attempt, counted in
+    /// `failed_attempts` like the earlier ones.
     pub error: Option<String>,
     /// Lines logged with the completion.
     pub logs: Vec<LogLine>,

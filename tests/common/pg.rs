@@ -17,7 +17,7 @@ pub fn database_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn required() -> bool {
+pub fn required() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
         || std::env::var("WL_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
 }

@@ -42,6 +42,7 @@ macro_rules! for_each_check {
             log_insert_is_fenced_for_executor_lines,
             list_filters_and_orders_newest_first,
             get_and_logs_of_unknown_job_are_empty,
+            insert_refuses_times_outside_the_supported_range,
         );
     };
 }
@@ -488,7 +489,7 @@ pub async fn complete_is_fenced_by_attempt<S: JobStore>(store: S) {
         .unwrap();
     assert_eq!(done.state(), JobState::Completed);
     assert_eq!(done.completed_at, Some(at(1)));
-    assert_eq!(done.error, None);
+    assert_eq!((done.error.clone(), done.failed_attempts), (None, 0));
     assert!(lease_lost(
         store
             .job_complete(complete(&job, 1, at(2), Some("late")))
@@ -509,6 +510,10 @@ pub async fn complete_records_error_and_blocks_occurrence<S: JobStore>(store: S)
         .await
         .unwrap();
     assert_eq!(done.error.as_deref(), Some("quota exceeded"));
+    assert_eq!(
+        done.failed_attempts, 1,
+        "the final failure is a failed attempt"
+    );
     assert!(insert(&store, vec![new_job(1, Operation::Start, at(0))])
         .await
         .is_empty());
@@ -826,4 +831,31 @@ pub async fn get_and_logs_of_unknown_job_are_empty<S: JobStore>(store: S) {
             })
             .await
     ));
+}
+
+pub async fn insert_refuses_times_outside_the_supported_range<S: JobStore>(store: S) {
+    use workspace_lifecycle::{EARLIEST_DEADLINE, LATEST_DEADLINE};
+    for bad in [
+        DateTime::<Utc>::MAX_UTC,
+        DateTime::<Utc>::MIN_UTC,
+        LATEST_DEADLINE + TimeDelta::seconds(1),
+        EARLIEST_DEADLINE - TimeDelta::seconds(1),
+    ] {
+        let result = store
+            .job_insert(JobInsertParams {
+                jobs: vec![new_job(1, Operation::Stop, bad)],
+                now: at(0),
+            })
+            .await;
+        assert!(
+            matches!(&result, Err(StoreError::InvalidData(m)) if m.contains("outside the supported range")),
+            "{bad}: {result:?}"
+        );
+    }
+    // The limits themselves are stored and read back unchanged.
+    for edge in [EARLIEST_DEADLINE, LATEST_DEADLINE] {
+        let n = if edge == EARLIEST_DEADLINE { 2 } else { 3 };
+        let job = insert_one(&store, n, Operation::Stop, edge).await;
+        assert_eq!(get(&store, &job).await.deadline, edge);
+    }
 }

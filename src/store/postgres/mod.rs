@@ -39,6 +39,7 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use uuid::Uuid;
 
+use super::{check_times, JobRow};
 use super::{
     JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams, JobListParams,
     JobLogInsertParams, JobRenewLeaseParams, JobRescheduleParams, JobRetryParams, JobStore,
@@ -46,8 +47,7 @@ use super::{
 };
 use crate::clock::add;
 use crate::error::StoreError;
-use crate::job::{ExecutorId, Job, JobId, JobLog, JobState, LogLevel, LogLine, Operation};
-use crate::workspace::WorkspaceId;
+use crate::job::{Job, JobId, JobLog, JobState, LogLevel, LogLine, Operation, LATEST_DEADLINE};
 
 /// The schema [`PgStore::new`] uses.
 pub const DEFAULT_SCHEMA: &str = "workspace_lifecycle";
@@ -103,6 +103,7 @@ struct Statements {
     get: Arc<str>,
     list: Arc<str>,
     log_list: Arc<str>,
+    set_aside: Arc<str>,
 }
 
 impl Statements {
@@ -124,6 +125,7 @@ impl Statements {
             get: r(sql::GET),
             list: r(sql::LIST),
             log_list: r(sql::LOG_LIST),
+            set_aside: r(sql::SET_ASIDE),
         }
     }
 }
@@ -248,6 +250,32 @@ impl PgStore {
         job_from_row(&held(row, job, attempt)?)
     }
 
+    /// Cancels undecodable rows (pending ones, and running ones under their own
+    /// attempt), each with its reason as the job's error and an error log line, so a
+    /// row the code cannot represent neither blocks a batch nor stays due forever.
+    async fn set_aside(
+        &self,
+        now: DateTime<Utc>,
+        rows: Vec<Undecodable>,
+    ) -> Result<(), StoreError> {
+        for row in rows {
+            tracing::error!(job_id = %row.id, reason = %row.reason, "cancelling an undecodable job row");
+            let line = LogLine::error(format!(
+                "cancelled: the job row cannot be decoded: {}",
+                row.reason
+            ));
+            q(&self.inner.sql.set_aside)
+                .bind(row.id)
+                .bind(now)
+                .bind(line.output())
+                .bind(row.running.then_some(row.attempt))
+                .execute(&self.inner.pool)
+                .await
+                .map_err(db_error)?;
+        }
+        Ok(())
+    }
+
     fn start_listener(&self) {
         let mut listener = self.inner.listener.lock();
         if listener.is_some() {
@@ -333,42 +361,72 @@ where
     row.try_get(name).map_err(db_error)
 }
 
-fn count(row: &PgRow, name: &str) -> Result<u32, StoreError> {
-    let value: i32 = column(row, name)?;
-    u32::try_from(value)
-        .map_err(|_| StoreError::InvalidData(format!("{name} is {value}, expected a count >= 0")))
+/// A timestamp column read as Postgres' raw microseconds and checked (see
+/// [`JobRow`]): sqlx's own chrono decoding panics on `infinity` and on years past
+/// chrono's range.
+fn raw_time(row: &PgRow, name: &str) -> Result<Option<i64>, StoreError> {
+    row.try_get_unchecked::<Option<i64>, _>(name)
+        .map_err(db_error)
 }
 
-/// Decodes a job row; a value the code does not know (an operation, a negative count)
-/// is [`StoreError::InvalidData`] naming it, never a panic.
-fn job_from_row(row: &PgRow) -> Result<Job, StoreError> {
-    let operation: String = column(row, "operation")?;
-    let operation = match operation.as_str() {
-        "start" => Operation::Start,
-        "stop" => Operation::Stop,
-        other => {
-            return Err(StoreError::InvalidData(format!(
-                "job operation {other:?} is neither \"start\" nor \"stop\""
-            )))
-        }
-    };
-    Ok(Job {
-        id: JobId(column(row, "id")?),
-        created_at: column(row, "created_at")?,
-        updated_at: column(row, "updated_at")?,
-        started_at: column(row, "started_at")?,
-        cancelled_at: column(row, "cancelled_at")?,
-        completed_at: column(row, "completed_at")?,
+fn required_time(row: &PgRow, name: &str) -> Result<i64, StoreError> {
+    raw_time(row, name)?
+        .ok_or_else(|| StoreError::InvalidData(format!("{name} is null in a job row")))
+}
+
+fn job_row(row: &PgRow) -> Result<JobRow, StoreError> {
+    Ok(JobRow {
+        id: column(row, "id")?,
+        created_at: required_time(row, "created_at")?,
+        updated_at: required_time(row, "updated_at")?,
+        started_at: raw_time(row, "started_at")?,
+        cancelled_at: raw_time(row, "cancelled_at")?,
+        completed_at: raw_time(row, "completed_at")?,
         error: column(row, "error")?,
-        workspace_id: WorkspaceId(column(row, "workspace_id")?),
-        operation,
-        deadline: column(row, "deadline")?,
-        run_at: column(row, "run_at")?,
-        attempt: count(row, "attempt")?,
-        failed_attempts: count(row, "failed_attempts")?,
-        lease_expires_at: column(row, "lease_expires_at")?,
-        claimed_by: column::<Option<Uuid>>(row, "claimed_by")?.map(ExecutorId),
+        workspace_id: column(row, "workspace_id")?,
+        operation: column(row, "operation")?,
+        deadline: required_time(row, "deadline")?,
+        run_at: required_time(row, "run_at")?,
+        attempt: column(row, "attempt")?,
+        failed_attempts: column(row, "failed_attempts")?,
+        lease_expires_at: raw_time(row, "lease_expires_at")?,
+        claimed_by: column(row, "claimed_by")?,
     })
+}
+
+/// Decodes a job row; a value the code does not know (an operation, a timestamp past
+/// chrono's range, a negative count) is [`StoreError::InvalidData`] naming it, never
+/// a panic.
+fn job_from_row(row: &PgRow) -> Result<Job, StoreError> {
+    job_row(row)?.into_job()
+}
+
+/// A job row the code cannot represent, set aside so the rest of its batch goes on.
+struct Undecodable {
+    id: Uuid,
+    attempt: i32,
+    running: bool,
+    reason: String,
+}
+
+/// Decodes a batch, separating the rows that hold values the code cannot represent.
+/// Only a row whose id, attempt or state cannot even be read fails the batch.
+fn decode_jobs(rows: &[PgRow]) -> Result<(Vec<Job>, Vec<Undecodable>), StoreError> {
+    let mut jobs = Vec::with_capacity(rows.len());
+    let mut bad = Vec::new();
+    for row in rows {
+        match job_from_row(row) {
+            Ok(job) => jobs.push(job),
+            Err(StoreError::InvalidData(reason)) => bad.push(Undecodable {
+                id: column(row, "id")?,
+                attempt: column(row, "attempt")?,
+                running: raw_time(row, "started_at")?.is_some(),
+                reason,
+            }),
+            Err(error) => return Err(error),
+        }
+    }
+    Ok((jobs, bad))
 }
 
 /// The row a fenced write returned, or `LeaseLost` when it matched none (the attempt
@@ -379,6 +437,16 @@ fn held(row: Option<PgRow>, job: JobId, attempt: u32) -> Result<PgRow, StoreErro
 
 fn jobs_from_rows(rows: &[PgRow]) -> Result<Vec<Job>, StoreError> {
     rows.iter().map(job_from_row).collect()
+}
+
+/// Open rows of a page, less the undecodable ones: those are logged and skipped, so
+/// one bad row never stops a scheduler pass (the claim sets a due one aside).
+fn open_jobs_from_rows(rows: &[PgRow]) -> Result<Vec<Job>, StoreError> {
+    let (jobs, bad) = decode_jobs(rows)?;
+    for row in bad {
+        tracing::warn!(job_id = %row.id, reason = %row.reason, "skipping an undecodable job row");
+    }
+    Ok(jobs)
 }
 
 fn level_from_str(level: &str) -> Result<LogLevel, StoreError> {
@@ -447,6 +515,7 @@ fn state_name(state: JobState) -> &'static str {
 #[async_trait]
 impl JobStore for PgStore {
     async fn job_insert(&self, params: JobInsertParams) -> Result<Vec<Job>, StoreError> {
+        check_times(params.jobs.iter().map(|j| (j.deadline, j.run_at)))?;
         // The first job per (workspace, operation) wins, as in InMemoryStore; later ones
         // in the batch would be skipped by the open-job index anyway.
         let mut seen = HashMap::new();
@@ -514,7 +583,8 @@ impl JobStore for PgStore {
                 .map_err(db_error);
             match result {
                 Ok(rows) => {
-                    let mut jobs = jobs_from_rows(&rows)?;
+                    let (mut jobs, bad) = decode_jobs(&rows)?;
+                    self.set_aside(params.now, bad).await?;
                     jobs.sort_by_key(|j| (j.run_at, j.id));
                     return Ok(jobs);
                 }
@@ -530,6 +600,7 @@ impl JobStore for PgStore {
         &self,
         params: JobRescheduleParams,
     ) -> Result<Vec<(JobId, Rescheduled)>, StoreError> {
+        check_times(params.jobs.iter().map(|j| (j.deadline, j.run_at)))?;
         if params.jobs.is_empty() {
             return Ok(Vec::new());
         }
@@ -622,7 +693,16 @@ impl JobStore for PgStore {
             .fetch_all(&self.inner.pool)
             .await
             .map_err(db_error)?;
-        let mut jobs = jobs_from_rows(&rows)?;
+        let (mut jobs, bad) = decode_jobs(&rows)?;
+        // Rescued rows are pending again: set aside as pending.
+        let bad = bad
+            .into_iter()
+            .map(|row| Undecodable {
+                running: false,
+                ..row
+            })
+            .collect();
+        self.set_aside(now, bad).await?;
         jobs.sort_by_key(|j| (j.lease_expires_at, j.id));
         Ok(jobs)
     }
@@ -635,7 +715,7 @@ impl JobStore for PgStore {
                 .bind(through.map(|w| w.0)),
         };
         let rows = query.fetch_all(&self.inner.pool).await.map_err(db_error)?;
-        jobs_from_rows(&rows)
+        open_jobs_from_rows(&rows)
     }
 
     async fn job_next_due(
@@ -644,6 +724,7 @@ impl JobStore for PgStore {
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row = q(&self.inner.sql.next_due)
             .bind(after)
+            .bind(LATEST_DEADLINE)
             .fetch_one(&self.inner.pool)
             .await
             .map_err(db_error)?;

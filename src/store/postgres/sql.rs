@@ -166,12 +166,14 @@ logged as (
 select c.id from cancelled join c on c.id = cancelled.id order by c.ord";
 
 /// `job_complete`: the seed's UpdateWorkspaceLifecycleJobWithCompleteByID, fenced by
-/// the attempt, with its log lines. Primary key lookup.
+/// the attempt, with its log lines; a final error spends one more `failed_attempts`.
+/// Primary key lookup.
 /// $1 id, $2 attempt, $3 now, $4 error, $5 levels, $6 outputs.
 pub(super) const COMPLETE: &str = "
 with done as (
     update {schema}.workspace_lifecycle_job as j
-    set completed_at = $3, updated_at = $3, lease_expires_at = null, error = $4
+    set completed_at = $3, updated_at = $3, lease_expires_at = null, error = $4,
+        failed_attempts = j.failed_attempts + case when $4::text is null then 0 else 1 end
     where j.id = $1 and j.attempt = $2
       and j.started_at is not null and j.completed_at is null and j.cancelled_at is null
     returning {cols}
@@ -250,14 +252,31 @@ where j.completed_at is null and j.cancelled_at is null and j.workspace_id = $1
 order by j.operation::text";
 
 /// `job_next_due`: the earliest pending `run_at` (`workspace_lifecycle_job_pending_run_at`)
-/// or running lease expiry (`workspace_lifecycle_job_running_lease`) after $1.
+/// or running lease expiry (`workspace_lifecycle_job_running_lease`) after $1, up to
+/// $2 (`LATEST_DEADLINE`), so a hand-written `infinity` is never read back.
 pub(super) const NEXT_DUE: &str = "
 select least(
     (select min(run_at) from {schema}.workspace_lifecycle_job
-     where started_at is null and completed_at is null and cancelled_at is null and run_at > $1),
+     where started_at is null and completed_at is null and cancelled_at is null
+       and run_at > $1 and run_at <= $2),
     (select min(lease_expires_at) from {schema}.workspace_lifecycle_job
      where started_at is not null and completed_at is null and cancelled_at is null
-       and lease_expires_at > $1)) as next_due";
+       and lease_expires_at > $1 and lease_expires_at <= $2)) as next_due";
+
+/// Setting aside a row the code cannot decode: cancelled with the reason as its error
+/// and an error log line; a pending row ($4 null) or one running under attempt $4.
+/// Primary key lookup. $1 id, $2 now, $3 reason.
+pub(super) const SET_ASIDE: &str = "
+with gone as (
+    update {schema}.workspace_lifecycle_job as j
+    set cancelled_at = $2, updated_at = $2, lease_expires_at = null, error = $3
+    where j.id = $1 and j.completed_at is null and j.cancelled_at is null
+      and (($4::int4 is null and j.started_at is null)
+        or ($4::int4 is not null and j.started_at is not null and j.attempt = $4))
+    returning j.id
+)
+insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
+select gen_random_uuid(), gone.id, $2, 'error', $3 from gone";
 
 /// `job_get`: primary key.
 pub(super) const GET: &str =
