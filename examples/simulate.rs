@@ -24,7 +24,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use workspace_lifecycle::schedule::{auto_start_at, auto_stop_at, AutoStop, Schedule};
-use workspace_lifecycle::testkit::{Behavior, CallOutcome, FakeWorkspaces};
+use workspace_lifecycle::testkit::{Behavior, CallOutcome, FakeWorkspaces, SeededRng};
 use workspace_lifecycle::{
     Config, FakeClock, InMemoryStore, JobState, LifecycleEngine, Occurrence, Operation, Readiness,
     RunReport, Workspace, WorkspaceId, WorkspaceState,
@@ -73,25 +73,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// SplitMix64: the simulation's only source of randomness, so a seed replays a run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
 /// A workspace's schedule, as its owner configured it: a weekday cron auto-start in a
 /// real time zone, and an auto-stop some hours after each start.
 #[derive(Clone)]
@@ -123,7 +104,7 @@ struct Fleet {
 }
 
 fn build_fleet(args: &Args, start: DateTime<Utc>, fake: &FakeWorkspaces) -> Fleet {
-    let mut rng = Rng(args.seed);
+    let mut rng = SeededRng::new(args.seed);
     let mut ids = Vec::new();
     let mut policies = HashMap::new();
     let mut events = Vec::new();

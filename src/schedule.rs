@@ -313,6 +313,12 @@ fn parse_field(field: Field, text: &str) -> Result<(Bits, bool), ScheduleError> 
         let (lo, hi) = match range {
             "*" => (min, max),
             _ => match range.split_once('-') {
+                Some((lo, hi)) if lo.is_empty() || hi.is_empty() => {
+                    return Err(ScheduleError::Invalid {
+                        field,
+                        text: part.to_owned(),
+                    })
+                }
                 Some((lo, hi)) => (parse_value(field, lo)?, parse_value(field, hi)?),
                 None => {
                     let v = parse_value(field, range)?;

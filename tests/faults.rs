@@ -483,23 +483,26 @@ impl PrivateServer {
         })
     }
 
-    fn run(&self, tool: &str, args: &[&str]) {
+    /// A server tool, run as `postgres` when we are root (initdb refuses root).
+    fn tool(&self, tool: &str, args: &[&str]) -> Command {
         let tool = self.bin.join(tool);
-        let status = if self.as_postgres {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&tool)
-                .args(args)
-                .stdout(Stdio::null())
-                .status()
+        let mut command = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(tool);
+            c
         } else {
-            Command::new(&tool)
-                .args(args)
-                .stdout(Stdio::null())
-                .status()
-        }
-        .expect("a Postgres tool runs");
-        assert!(status.success(), "{} {args:?} failed", tool.display());
+            Command::new(tool)
+        };
+        command.args(args).stdout(Stdio::null());
+        command
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let status = self
+            .tool(tool, args)
+            .status()
+            .expect("a Postgres tool runs");
+        assert!(status.success(), "{tool} {args:?} failed");
     }
 
     fn start() -> Option<PrivateServer> {
@@ -579,21 +582,9 @@ impl PrivateServer {
 impl Drop for PrivateServer {
     fn drop(&mut self) {
         let data = self.data();
-        let tool = self.bin.join("pg_ctl");
-        let args = ["-D", data.as_str(), "-m", "immediate", "stop"];
-        let _ = if self.as_postgres {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&tool)
-                .args(args)
-                .stdout(Stdio::null())
-                .status()
-        } else {
-            Command::new(&tool)
-                .args(args)
-                .stdout(Stdio::null())
-                .status()
-        };
+        let _ = self
+            .tool("pg_ctl", &["-D", &data, "-m", "immediate", "stop"])
+            .status();
         let _ = std::fs::remove_dir_all(Path::new(&self.dir));
     }
 }

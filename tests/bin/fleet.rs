@@ -237,29 +237,25 @@ impl<C: Clock + Clone> PgFleet<C> {
             .scheduled_at(operation)
             .ok_or_else(|| WorkspaceError::other(format!("{id} has no auto-{operation} time")))?;
         let now = self.clock.now();
-        let inserted = sqlx::query(AssertSqlSafe(format!(
-            "insert into {s}.actions values ($1, $2, $3, $4, $5) on conflict do nothing"
-        )))
-        .bind(id.0)
-        .bind(operation.as_str())
-        .bind(occurrence)
-        .bind(&*self.executor)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(WorkspaceError::other)?;
-        if inserted.rows_affected() == 0 {
+        let record = |table: &str| {
             sqlx::query(AssertSqlSafe(format!(
-                "insert into {s}.violations values ($1, $2, $3, $4, $5)"
+                "insert into {s}.{table} values ($1, $2, $3, $4, $5) on conflict do nothing"
             )))
             .bind(id.0)
             .bind(operation.as_str())
             .bind(occurrence)
             .bind(&*self.executor)
             .bind(now)
+        };
+        let inserted = record("actions")
             .execute(&mut *tx)
             .await
             .map_err(WorkspaceError::other)?;
+        if inserted.rows_affected() == 0 {
+            record("violations")
+                .execute(&mut *tx)
+                .await
+                .map_err(WorkspaceError::other)?;
             tx.commit().await.map_err(WorkspaceError::other)?;
             return Err(WorkspaceError::other(format!(
                 "double {operation} of {id} for {occurrence}"
