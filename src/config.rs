@@ -69,6 +69,11 @@ pub struct Config {
     /// takes minutes to boot is ready at its auto-start time. The start's log line
     /// records the deadline beside the time of the call. Default: zero.
     pub start_lead: Duration,
+    /// Whether the engine writes job log lines (why each job was created, moved,
+    /// called, retried, completed or cancelled). Off, the job rows alone record what
+    /// happened (their `error` included) and the log table takes no writes. Default:
+    /// on.
+    pub job_logs: bool,
 }
 
 impl Default for Config {
@@ -85,6 +90,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(30),
             catch_up_window: None,
             start_lead: Duration::ZERO,
+            job_logs: true,
         }
     }
 }

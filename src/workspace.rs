@@ -4,7 +4,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use uuid::Uuid;
 
 use crate::error::WorkspaceError;
@@ -79,6 +79,40 @@ impl Workspace {
             state,
             auto_start_at: None,
             auto_stop_at: None,
+        }
+    }
+
+    /// The snapshot with its times rounded up to whole microseconds, the precision the
+    /// stores keep (Postgres' `timestamptz`). The engine applies it to every snapshot
+    /// it reads, so a time computed in nanoseconds (`Utc::now() + ttl`) still matches
+    /// the deadline its job comes back with; rounding up, never down, keeps every
+    /// action at or after the workspace's own time.
+    ///
+    /// ```
+    /// # use workspace_lifecycle::*;
+    /// let at: chrono::DateTime<chrono::Utc> = "2026-01-05T18:00:00.123456789Z".parse().unwrap();
+    /// let ws = Workspace { auto_stop_at: Some(at),
+    ///     ..Workspace::new(WorkspaceId(uuid::Uuid::nil()), WorkspaceState::Running) };
+    /// assert_eq!(ws.at_store_precision().auto_stop_at.unwrap().to_rfc3339(),
+    ///     "2026-01-05T18:00:00.123457+00:00");
+    /// ```
+    pub fn at_store_precision(self) -> Self {
+        let cut = |t: Option<DateTime<Utc>>| {
+            t.map(|t| {
+                let down = t.trunc_subsecs(6);
+                if down == t {
+                    return t;
+                }
+                // At chrono's last instant there is no next microsecond; such a time
+                // is refused as out of range anyway.
+                down.checked_add_signed(TimeDelta::microseconds(1))
+                    .unwrap_or(down)
+            })
+        };
+        Workspace {
+            auto_start_at: cut(self.auto_start_at),
+            auto_stop_at: cut(self.auto_stop_at),
+            ..self
         }
     }
 

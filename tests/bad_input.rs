@@ -129,7 +129,7 @@ async fn log_output_is_cut_and_escaped<S: JobStore>(store: &S) {
                 operation: workspace_lifecycle::Operation::Stop,
                 deadline: t0(),
                 run_at: None,
-                log: LogLine::info("x"),
+                log: Some(LogLine::info("x")),
             }],
             now: t0(),
         })
@@ -378,4 +378,38 @@ fn raw_rows_decode_to_invalid_data_naming_column_and_value() {
             "got {got}, want {error:?}"
         );
     }
+}
+
+/// Times finer than a microsecond (`Utc::now() + ttl` is in nanoseconds) match the
+/// deadline a store hands back, which keeps microseconds: the job acts once instead of
+/// being cancelled as "moved" and created again forever.
+async fn nanosecond_times_act_once<S: JobStore>(store: S) {
+    let clock = FakeClock::new(t0());
+    let fleet = FakeWorkspaces::new(clock.clone());
+    let at = t0() + TimeDelta::nanoseconds(123_456_789);
+    fleet.insert(Workspace {
+        auto_stop_at: Some(at),
+        ..Workspace::new(ws(1), WorkspaceState::Running)
+    });
+    let engine =
+        LifecycleEngine::new(store, clock.clone(), fleet.clone(), Config::default()).unwrap();
+    assert_eq!(engine.reconcile_all().await.unwrap().created, 1);
+    clock.advance(Duration::from_secs(1));
+    let done = engine.execute_due().await.unwrap();
+    assert_eq!((done.stopped, done.cancelled), (1, 0), "{done:?}");
+}
+
+#[test]
+fn memory_nanosecond_times_act_once() {
+    common::rt().block_on(nanosecond_times_act_once(InMemoryStore::new()));
+}
+
+#[test]
+fn postgres_nanosecond_times_act_once() {
+    common::rt().block_on(async {
+        let Some(db) = pg::test_db(4).await else {
+            return;
+        };
+        nanosecond_times_act_once(db.store.clone()).await;
+    });
 }

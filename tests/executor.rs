@@ -71,7 +71,7 @@ async fn due_job(engine: &Engine, operation: Operation) -> Job {
                 operation,
                 deadline: t0(),
                 run_at: None,
-                log: LogLine::info("scheduled"),
+                log: Some(LogLine::info("scheduled")),
             }],
             now: t0(),
         })
@@ -246,7 +246,8 @@ fn successful_call_completes_with_log_lines() {
         assert_eq!(job.completed_at, Some(t0()));
         assert_eq!(job.attempt, 1);
         assert_eq!(logs.len(), 3, "{logs:?}");
-        assert!(logs[1].starts_with("calling start (attempt 1, executor "));
+        assert!(logs[1].starts_with("claimed by executor "), "{logs:?}");
+        assert!(logs[1].ends_with("(attempt 1) for the start due at 2026-01-05T09:00:00+00:00"));
         assert_eq!(logs[2], "started the workspace");
     });
 }

@@ -27,7 +27,7 @@ fn new_job(n: u128) -> NewJob {
         operation: Operation::Start,
         deadline: "2026-01-05T09:00:00Z".parse().unwrap(),
         run_at: None,
-        log: LogLine::info("scheduled"),
+        log: Some(LogLine::info("scheduled")),
     }
 }
 
@@ -65,13 +65,13 @@ fn postgres_migrate_is_idempotent_and_safe_to_run_concurrently() {
             run.await.unwrap().unwrap();
         }
         let versions: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
-            "select version from {}.schema_migrations",
+            "select version from {}.schema_migrations order by version",
             db.schema
         )))
         .fetch_all(db.store.pool())
         .await
         .unwrap();
-        assert_eq!(versions, vec![1]);
+        assert_eq!(versions, vec![1, 2]);
     });
 }
 

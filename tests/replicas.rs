@@ -91,7 +91,7 @@ fn postgres_four_replicas_act_on_every_occurrence_exactly_once() {
         let shutdown = CancellationToken::new();
         for _ in 0..ENGINES {
             let store: PgStore = db.another_store(4).await;
-            let store = Counted { inner: store, busy: busy.clone() };
+            let store = Counted { busy: busy.clone(), ..Counted::new(store) };
             let engine = LifecycleEngine::new(store, clock.clone(), fleet.clone(), config.clone()).unwrap();
             let shutdown = shutdown.clone();
             runs.push(tokio::spawn(async move { engine.run(shutdown).await }));

@@ -279,8 +279,6 @@ enum Decision {
     Cancel { reason: String, reconcile: bool },
     /// The claim is gone: write nothing.
     LeaseLost,
-    /// A store write before the decision failed: leave the job to lease expiry.
-    StoreError(StoreError),
 }
 
 /// How one held job ended, from the executor's side.
@@ -320,9 +318,14 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             if self.claim_and_spawn(tasks, report).await? > 0 {
                 continue;
             }
-            match tasks.join_next().await {
-                Some(done) => merge(report, done),
-                None => return Ok(()),
+            tokio::select! {
+                biased;
+                done = tasks.join_next() => match done {
+                    Some(done) => merge(report, done),
+                    None => return Ok(()),
+                },
+                // A job's action ended and its permit came free before its final write.
+                () = self.inner.wake.notified() => {}
             }
         }
     }
@@ -336,10 +339,15 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             return Ok(());
         }
         report.rescued += rescued.len();
+        for job in &rescued {
+            tracing::info!(job_id = %job.id, attempt = job.attempt, "lease expired; job rescued");
+        }
+        if !self.inner.config.job_logs {
+            return Ok(());
+        }
         let logs = rescued
             .iter()
             .map(|job| {
-                tracing::info!(job_id = %job.id, attempt = job.attempt, "lease expired; job rescued");
                 NewJobLog {
                     job_id: job.id,
                     attempt: None,
@@ -390,6 +398,9 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             .await?;
         report.claimed += claimed.len();
         let count = claimed.len();
+        if self.inner.config.job_logs && count > 0 {
+            self.log_claims(&claimed).await;
+        }
         for job in claimed {
             // `permits` holds `free` permits and the store returns at most `free` jobs.
             let Some(permit) = permits.split(1) else {
@@ -401,12 +412,41 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         Ok(count)
     }
 
+    /// One fenced "claimed" line per claimed job, in one store write for the batch.
+    /// A failure only loses the lines: the jobs go on, and their final write reports
+    /// any real trouble.
+    async fn log_claims(&self, claimed: &[Job]) {
+        let logs = claimed
+            .iter()
+            .map(|job| NewJobLog {
+                job_id: job.id,
+                attempt: Some(job.attempt),
+                line: LogLine::info(format!(
+                    "claimed by executor {} (attempt {}) for the {} due at {}",
+                    self.inner.executor_id,
+                    job.attempt,
+                    job.operation,
+                    job.deadline.to_rfc3339()
+                )),
+            })
+            .collect();
+        let now = self.inner.clock.now();
+        if let Err(error) = self
+            .inner
+            .store
+            .job_log_insert(JobLogInsertParams { logs, now })
+            .await
+        {
+            tracing::warn!(%error, "writing the claim log lines failed");
+        }
+    }
+
     /// Performs one claimed job: decides what to do (reading the workspace, calling
     /// the adapter) while renewing the lease, then writes the outcome.
     ///
     /// The renewal stops before the final write, so a renewal can never race the
     /// job's own completion and mistake it for a lost lease.
-    async fn hold(&self, job: Job, _permit: OwnedSemaphorePermit) -> ExecuteReport {
+    async fn hold(&self, job: Job, permit: OwnedSemaphorePermit) -> ExecuteReport {
         let span = tracing::debug_span!("job", job_id = %job.id, workspace_id = %job.workspace_id,
             operation = %job.operation, attempt = job.attempt);
         let held = async {
@@ -416,6 +456,10 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 decided = self.decide(&job) => decided,
                 () = self.renew_until_lost(&job) => Decision::LeaseLost,
             };
+            // The action is over: its permit may go to the next claim while the
+            // outcome is written, so claims and final writes overlap.
+            drop(permit);
+            self.inner.wake.notify_one();
             self.finish(&job, decided).await
         };
         match held.instrument(span).await {
@@ -460,7 +504,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     async fn decide(&self, job: &Job) -> Decision {
         let read = call_adapter(self, || self.inner.workspaces.get(job.workspace_id), "get").await;
         let ws = match read {
-            Ok(ws) => ws,
+            Ok(ws) => ws.map(Workspace::at_store_precision),
             Err(error) => {
                 return self.failed_attempt(job, format!("reading the workspace failed: {error}"))
             }
@@ -497,32 +541,9 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         }
     }
 
-    /// Step 5: announce, call, and judge the result.
+    /// Step 5: call, and judge the result.
     async fn act(&self, job: &Job) -> Decision {
         let op = job.operation;
-        let announce = self
-            .inner
-            .store
-            .job_log_insert(JobLogInsertParams {
-                logs: vec![NewJobLog {
-                    job_id: job.id,
-                    attempt: Some(job.attempt),
-                    line: LogLine::info(format!(
-                        "calling {op} (attempt {}, executor {}) for the deadline {}",
-                        job.attempt,
-                        self.inner.executor_id,
-                        job.deadline.to_rfc3339()
-                    )),
-                }],
-                now: self.inner.clock.now(),
-            })
-            .await;
-        match announce {
-            Ok(1) => {}
-            // The fenced line was refused: the claim is gone, so do not act.
-            Ok(_) => return Decision::LeaseLost,
-            Err(error) => return Decision::StoreError(error),
-        }
         let workspaces = &self.inner.workspaces;
         let call = || match op {
             Operation::Start => workspaces.start(job.workspace_id),
@@ -586,9 +607,9 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     attempt: job.attempt,
                     now,
                     error,
-                    logs: vec![line],
+                    logs: self.line(line).into_iter().collect(),
                 };
-                (store.job_complete(params).await.map(drop), count)
+                (self.complete_batched(params).await, count)
             }
             Decision::Retry {
                 run_at,
@@ -602,7 +623,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     now,
                     run_at,
                     error,
-                    logs: vec![line],
+                    logs: self.line(line).into_iter().collect(),
                 };
                 (store.job_retry(params).await.map(drop), count)
             }
@@ -611,7 +632,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     jobs: vec![JobCancel {
                         id: job.id,
                         attempt: Some(job.attempt),
-                        log: LogLine::info(reason),
+                        log: self.line(LogLine::info(reason)),
                     }],
                     now,
                 };
@@ -633,7 +654,6 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 (cancelled, |r| r.cancelled += 1)
             }
             Decision::LeaseLost => return Outcome::LeaseLost,
-            Decision::StoreError(error) => (Err(error), |_| {}),
         };
         match result {
             Ok(()) => {
@@ -659,23 +679,39 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         let mut changes = self.inner.store.job_changes();
         let clock = &self.inner.clock;
         let mut failures: u32 = 0;
+        // Rescue when the timer fired (the earliest lease expiry is among the times
+        // it waits for) and at least every poll interval, not on every wake-up.
+        let mut rescue_due = true;
+        let mut last_rescue = clock.now();
         while !shutdown.is_cancelled() {
             if let Some(changes) = changes.as_mut() {
                 changes.borrow_and_update();
             }
             let now = clock.now();
+            let poll = self.inner.config.poll_interval;
+            let rescue_now = rescue_due || now >= add(last_rescue, poll);
             let step = async {
-                self.rescue(&mut report).await?;
+                if rescue_now {
+                    self.rescue(&mut report).await?;
+                }
                 while self.claim_and_spawn(&mut tasks, &mut report).await? > 0 {}
+                if self.inner.permits.available_permits() == 0 {
+                    // Every permit is busy: a freed one wakes the loop, so the next
+                    // due time does not matter yet.
+                    return Ok(None);
+                }
                 self.inner.store.job_next_due(now).await
             };
             let wake_at = match step.await {
                 Ok(next) => {
                     failures = 0;
+                    if rescue_now {
+                        last_rescue = now;
+                    }
                     // Due jobs we could not claim wait for a permit (join_next below)
                     // or for their workspace's running job to finish (a store change);
                     // the poll covers stores that cannot signal changes.
-                    let poll = add(now, self.inner.config.poll_interval);
+                    let poll = add(now, poll);
                     next.map_or(poll, |t| t.min(poll))
                 }
                 Err(error) => {
@@ -689,16 +725,17 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     add(now, delay.min(self.inner.config.poll_interval))
                 }
             };
+            rescue_due = false;
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
-                // Our scheduler created or moved a job.
+                // Our scheduler created or moved a job, or an action freed its permit.
                 _ = self.inner.wake.notified() => {}
                 // Another engine (or this one) changed the table.
                 _ = changed(changes.as_mut()) => {}
-                // A permit came free, and maybe a same-workspace job with it.
+                // A job finished, and maybe freed a same-workspace job with it.
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => merge(&mut report, done),
-                _ = clock.sleep_until(wake_at) => {}
+                _ = clock.sleep_until(wake_at) => rescue_due = true,
             }
         }
         // Shutdown: no new claims; in-flight actions get the grace period.

@@ -9,6 +9,7 @@
 //! The rules themselves are pure functions: [`scheduler::plan`] (the reconcile rule)
 //! and [`executor::verdict`] (what a claimed job should do).
 
+mod completions;
 pub mod executor;
 pub mod scheduler;
 
@@ -20,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ConfigError;
-use crate::job::ExecutorId;
+use crate::job::{ExecutorId, LogLine};
 use crate::store::JobStore;
 use crate::workspace::Workspaces;
 
@@ -72,9 +73,11 @@ struct Inner<S, C, W> {
     executor_id: ExecutorId,
     /// One permit per concurrent action, shared by `run` and `execute_due`.
     permits: Arc<Semaphore>,
-    /// Wakes this engine's executor when its scheduler created or moved a job, for
-    /// stores that cannot signal changes themselves.
+    /// Wakes this engine's executor when its scheduler created or moved a job (for
+    /// stores that cannot signal changes themselves) or an action freed its permit.
     wake: Notify,
+    /// Completions waiting to be written in a batch.
+    completions: completions::Completions,
 }
 
 impl<S: JobStore, C: Clock, W: Workspaces> Clone for LifecycleEngine<S, C, W> {
@@ -102,6 +105,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 config,
                 executor_id: ExecutorId::random(),
                 wake: Notify::new(),
+                completions: completions::Completions::default(),
             }),
         })
     }
@@ -124,6 +128,11 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// `line`, or nothing when `Config::job_logs` is off.
+    fn line(&self, line: LogLine) -> Option<LogLine> {
+        self.inner.config.job_logs.then_some(line)
     }
 
     /// The id this engine records on the jobs it claims.

@@ -216,6 +216,10 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         loop {
             let page =
                 call_adapter(self, || self.inner.workspaces.list(after, limit), "list").await?;
+            let page: Vec<Workspace> = page
+                .into_iter()
+                .map(Workspace::at_store_precision)
+                .collect();
             check_order(after, &page)?;
             report.pages += 1;
             report.workspaces += page.len();
@@ -244,7 +248,9 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             // each is really gone before rule 6 cancels its jobs, so a listing that
             // raced a creation cannot cancel a live workspace's job.
             for (id, jobs) in by_workspace {
-                let ws = call_adapter(self, || self.inner.workspaces.get(id), "get").await?;
+                let ws = call_adapter(self, || self.inner.workspaces.get(id), "get")
+                    .await?
+                    .map(Workspace::at_store_precision);
                 changes.extend(plan(ws.as_ref(), &jobs));
             }
             self.apply(changes, &mut report).await?;
@@ -264,7 +270,9 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     ///
     /// A store or adapter error; nothing is half-applied.
     pub async fn reconcile_workspace(&self, id: WorkspaceId) -> Result<ReconcileReport, Error> {
-        let ws = call_adapter(self, || self.inner.workspaces.get(id), "get").await?;
+        let ws = call_adapter(self, || self.inner.workspaces.get(id), "get")
+            .await?
+            .map(Workspace::at_store_precision);
         let open = self
             .inner
             .store
@@ -301,7 +309,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     operation,
                     deadline,
                     run_at: self.lead_run_at(operation, deadline),
-                    log: LogLine::info(reason),
+                    log: self.line(LogLine::info(reason)),
                 }),
                 Change::Reschedule {
                     job,
@@ -312,12 +320,12 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     id: job,
                     deadline,
                     run_at: self.lead_run_at(operation, deadline),
-                    log: LogLine::info(reason),
+                    log: self.line(LogLine::info(reason)),
                 }),
                 Change::Cancel { job, reason } => cancels.push(JobCancel {
                     id: job,
                     attempt: None,
-                    log: LogLine::info(reason),
+                    log: self.line(LogLine::info(reason)),
                 }),
                 Change::Refuse {
                     workspace_id,
@@ -358,10 +366,10 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     Rescheduled::OccurrenceTaken => cancels.push(JobCancel {
                         id,
                         attempt: None,
-                        log: LogLine::info(format!(
+                        log: self.line(LogLine::info(format!(
                             "cancelled: the workspace's new time {} was already acted on by another job",
                             targets.get(&id).map(|t| t.to_rfc3339()).unwrap_or_default()
-                        )),
+                        ))),
                     }),
                     Rescheduled::NotPending => {}
                 }

@@ -219,7 +219,9 @@ impl JobStore for InMemoryStore {
                 };
                 state.index(&job);
                 state.jobs.insert(job.id, job.clone());
-                state.log(job.id, now, &new.log);
+                if let Some(line) = &new.log {
+                    state.log(job.id, now, line);
+                }
                 created.push(job);
             }
         }
@@ -306,7 +308,9 @@ impl JobStore for InMemoryStore {
                                 job.failed_attempts = 0;
                                 job.error = None;
                             });
-                            state.log(change.id, params.now, &change.log);
+                            if let Some(line) = &change.log {
+                                state.log(change.id, params.now, line);
+                            }
                             moved = true;
                             Rescheduled::Moved
                         }
@@ -340,7 +344,9 @@ impl JobStore for InMemoryStore {
                     job.updated_at = params.now;
                     job.lease_expires_at = None;
                 });
-                state.log(cancel.id, params.now, &cancel.log);
+                if let Some(line) = &cancel.log {
+                    state.log(cancel.id, params.now, line);
+                }
                 cancelled.push(cancel.id);
             }
         }

@@ -82,8 +82,9 @@ pub struct NewJob {
     /// When the job becomes claimable; `None` means at the deadline (a start lead time
     /// makes it earlier).
     pub run_at: Option<DateTime<Utc>>,
-    /// The line logged with the creation (why the job exists).
-    pub log: LogLine,
+    /// The line logged with the creation (why the job exists); `None` logs nothing
+    /// (`Config::job_logs` off).
+    pub log: Option<LogLine>,
 }
 
 /// Parameters of [`JobStore::job_insert`].
@@ -138,8 +139,8 @@ pub struct JobReschedule {
     pub deadline: DateTime<Utc>,
     /// Its new `run_at`; `None` means the new deadline.
     pub run_at: Option<DateTime<Utc>>,
-    /// The line logged with the move.
-    pub log: LogLine,
+    /// The line logged with the move; `None` logs nothing.
+    pub log: Option<LogLine>,
 }
 
 /// Parameters of [`JobStore::job_reschedule`].
@@ -171,8 +172,8 @@ pub struct JobCancel {
     /// `None`: cancel only if pending (the scheduler). `Some(attempt)`: cancel only if
     /// running under that attempt (the executor, fenced).
     pub attempt: Option<u32>,
-    /// Why: logged with the cancellation.
-    pub log: LogLine,
+    /// Why: logged with the cancellation; `None` logs nothing.
+    pub log: Option<LogLine>,
 }
 
 /// Parameters of [`JobStore::job_cancel`].
@@ -332,6 +333,31 @@ pub trait JobStore: Send + Sync + 'static {
     /// [`StoreError::LeaseLost`] if the attempt no longer holds the job.
     async fn job_complete(&self, params: JobCompleteParams) -> Result<Job, StoreError>;
 
+    /// Completes several running jobs, each fenced by its own attempt, in one write
+    /// where the store can (the executor batches the completions that are ready at
+    /// once). Returns one result per job, in order: the completed job, or
+    /// [`StoreError::LeaseLost`] for a job its attempt no longer holds.
+    ///
+    /// The default calls [`job_complete`](JobStore::job_complete) for each.
+    ///
+    /// # Errors
+    ///
+    /// A store error that fails the whole batch (nothing of it is written).
+    async fn job_complete_batch(
+        &self,
+        params: Vec<JobCompleteParams>,
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
+        let mut out = Vec::with_capacity(params.len());
+        for p in params {
+            match self.job_complete(p).await {
+                Err(error @ StoreError::LeaseLost { .. }) => out.push(Err(error)),
+                Err(error) => return Err(error),
+                Ok(job) => out.push(Ok(job)),
+            }
+        }
+        Ok(out)
+    }
+
     /// Returns a running job to pending, due at `run_at` (a retry or a release).
     ///
     /// # Errors
@@ -406,6 +432,12 @@ impl<S: JobStore + ?Sized> JobStore for Arc<S> {
     }
     async fn job_complete(&self, params: JobCompleteParams) -> Result<Job, StoreError> {
         (**self).job_complete(params).await
+    }
+    async fn job_complete_batch(
+        &self,
+        params: Vec<JobCompleteParams>,
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
+        (**self).job_complete_batch(params).await
     }
     async fn job_retry(&self, params: JobRetryParams) -> Result<Job, StoreError> {
         (**self).job_retry(params).await

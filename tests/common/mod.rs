@@ -59,7 +59,14 @@ pub async fn advance(clock: &FakeClock, by: Duration) {
 #[derive(Clone)]
 pub struct Counted<S> {
     pub inner: S,
+    /// Store calls in flight.
     pub busy: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Store calls made in all (round trips, for a store with I/O).
+    pub calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Calls and total time per method.
+    pub timings: std::sync::Arc<
+        parking_lot::Mutex<std::collections::BTreeMap<&'static str, (usize, Duration)>>,
+    >,
 }
 
 impl<S> Counted<S> {
@@ -67,6 +74,8 @@ impl<S> Counted<S> {
         Counted {
             inner,
             busy: Default::default(),
+            calls: Default::default(),
+            timings: Default::default(),
         }
     }
 }
@@ -94,7 +103,14 @@ macro_rules! counted {
             $(
                 async fn $name(&self, $($arg: $ty),*) -> Result<$ret, workspace_lifecycle::StoreError> {
                     let _busy = Busy::enter(&self.busy);
-                    self.inner.$name($($arg),*).await
+                    self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let started = std::time::Instant::now();
+                    let result = self.inner.$name($($arg),*).await;
+                    let mut timings = self.timings.lock();
+                    let entry = timings.entry(stringify!($name)).or_default();
+                    entry.0 += 1;
+                    entry.1 += started.elapsed();
+                    result
                 }
             )*
 
@@ -113,6 +129,8 @@ counted! {
         -> Vec<(workspace_lifecycle::JobId, workspace_lifecycle::Rescheduled)>;
     job_cancel(p: workspace_lifecycle::JobCancelParams) -> Vec<workspace_lifecycle::JobId>;
     job_complete(p: workspace_lifecycle::JobCompleteParams) -> workspace_lifecycle::Job;
+    job_complete_batch(p: Vec<workspace_lifecycle::JobCompleteParams>)
+        -> Vec<Result<workspace_lifecycle::Job, workspace_lifecycle::StoreError>>;
     job_retry(p: workspace_lifecycle::JobRetryParams) -> workspace_lifecycle::Job;
     job_renew_lease(p: workspace_lifecycle::JobRenewLeaseParams) -> DateTime<Utc>;
     job_rescue(now: DateTime<Utc>) -> Vec<workspace_lifecycle::Job>;

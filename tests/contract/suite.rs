@@ -43,6 +43,7 @@ macro_rules! for_each_check {
             list_filters_and_orders_newest_first,
             get_and_logs_of_unknown_job_are_empty,
             insert_refuses_times_outside_the_supported_range,
+            complete_batch_fences_each_job_by_its_attempt,
         );
     };
 }
@@ -67,7 +68,7 @@ fn new_job(w: u128, operation: Operation, deadline: DateTime<Utc>) -> NewJob {
         operation,
         deadline,
         run_at: None,
-        log: LogLine::info(format!("scheduled {operation} of {w}")),
+        log: Some(LogLine::info(format!("scheduled {operation} of {w}"))),
     }
 }
 
@@ -181,7 +182,7 @@ pub async fn insert_skips_completed_occurrence_but_not_cancelled_one<S: JobStore
             jobs: vec![JobCancel {
                 id: next.id,
                 attempt: None,
-                log: LogLine::info("x"),
+                log: Some(LogLine::info("x")),
             }],
             now: at(2),
         })
@@ -305,7 +306,7 @@ pub async fn claim_racing_cancel_has_one_winner<S: JobStore>(store: S) {
             jobs: vec![JobCancel {
                 id: job.id,
                 attempt: None,
-                log: LogLine::info("race"),
+                log: Some(LogLine::info("race")),
             }],
             now: at(0),
         });
@@ -341,7 +342,7 @@ pub async fn reschedule_moves_pending_job_and_resets_retry_state<S: JobStore>(st
                 id: job.id,
                 deadline: at(30),
                 run_at: None,
-                log: LogLine::info("moved"),
+                log: Some(LogLine::info("moved")),
             }],
             now: at(2),
         })
@@ -375,19 +376,19 @@ pub async fn reschedule_refuses_completed_occurrence_and_non_pending_jobs<S: Job
                     id: second.id,
                     deadline: at(0),
                     run_at: None,
-                    log: LogLine::info("to done"),
+                    log: Some(LogLine::info("to done")),
                 },
                 JobReschedule {
                     id: running.id,
                     deadline: at(9),
                     run_at: None,
-                    log: LogLine::info("running"),
+                    log: Some(LogLine::info("running")),
                 },
                 JobReschedule {
                     id: first.id,
                     deadline: at(9),
                     run_at: None,
-                    log: LogLine::info("completed"),
+                    log: Some(LogLine::info("completed")),
                 },
             ],
             now: at(2),
@@ -416,12 +417,12 @@ pub async fn cancel_without_attempt_takes_pending_jobs_only<S: JobStore>(store: 
                 JobCancel {
                     id: pending.id,
                     attempt: None,
-                    log: LogLine::info("no schedule"),
+                    log: Some(LogLine::info("no schedule")),
                 },
                 JobCancel {
                     id: running.id,
                     attempt: None,
-                    log: LogLine::info("no schedule"),
+                    log: Some(LogLine::info("no schedule")),
                 },
             ],
             now: at(1),
@@ -446,7 +447,7 @@ pub async fn cancel_with_attempt_is_fenced<S: JobStore>(store: S) {
             jobs: vec![JobCancel {
                 id: job.id,
                 attempt: Some(7),
-                log: LogLine::info("stale"),
+                log: Some(LogLine::info("stale")),
             }],
             now: at(1),
         })
@@ -459,7 +460,7 @@ pub async fn cancel_with_attempt_is_fenced<S: JobStore>(store: S) {
             jobs: vec![JobCancel {
                 id: job.id,
                 attempt: Some(1),
-                log: LogLine::info("gone"),
+                log: Some(LogLine::info("gone")),
             }],
             now: at(1),
         })
@@ -858,4 +859,54 @@ pub async fn insert_refuses_times_outside_the_supported_range<S: JobStore>(store
         let job = insert_one(&store, n, Operation::Stop, edge).await;
         assert_eq!(get(&store, &job).await.deadline, edge);
     }
+}
+
+pub async fn complete_batch_fences_each_job_by_its_attempt<S: JobStore>(store: S) {
+    let new = [1, 2, 3].map(|n| new_job(n, Operation::Stop, at(0)));
+    let jobs = insert(&store, new.to_vec()).await;
+    assert_eq!(claim(&store, at(0), 3).await.len(), 3);
+    let results = store
+        .job_complete_batch(vec![
+            complete(&jobs[0], 1, at(1), None),
+            complete(&jobs[1], 2, at(1), None),
+            complete(&jobs[2], 1, at(2), Some("quota exceeded")),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 3);
+    let done = results[0].as_ref().unwrap();
+    assert_eq!(
+        (done.state(), done.completed_at),
+        (JobState::Completed, Some(at(1)))
+    );
+    assert!(matches!(
+        results[1],
+        Err(StoreError::LeaseLost { attempt: 2, .. })
+    ));
+    let failed = results[2].as_ref().unwrap();
+    assert_eq!(
+        (
+            failed.error.as_deref(),
+            failed.failed_attempts,
+            failed.completed_at
+        ),
+        (Some("quota exceeded"), 1, Some(at(2)))
+    );
+    assert_eq!(
+        get(&store, &jobs[1]).await.state(),
+        JobState::Running,
+        "fenced out"
+    );
+    for (job, lines) in [(&jobs[0], 2), (&jobs[1], 1), (&jobs[2], 2)] {
+        assert_eq!(
+            store.job_log_list(job.id).await.unwrap().len(),
+            lines,
+            "{job:?}"
+        );
+    }
+    assert!(store
+        .job_complete_batch(Vec::new())
+        .await
+        .unwrap()
+        .is_empty());
 }

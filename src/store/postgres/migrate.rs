@@ -13,11 +13,18 @@ use super::db_error;
 use crate::error::StoreError;
 
 /// (version, description, SQL with `{schema}` placeholders), in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "the job table and its logs",
-    include_str!("../../../migrations/0001_jobs.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "the job table and its logs",
+        include_str!("../../../migrations/0001_jobs.sql"),
+    ),
+    (
+        2,
+        "notify on a finished job only when it frees a pending one",
+        include_str!("../../../migrations/0002_notify_freed.sql"),
+    ),
+];
 
 pub(super) async fn run(pool: &PgPool, schema: &str) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(db_error)?;

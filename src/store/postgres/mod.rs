@@ -94,6 +94,7 @@ struct Statements {
     reschedule: Arc<str>,
     cancel: Arc<str>,
     complete: Arc<str>,
+    complete_batch: Arc<str>,
     retry: Arc<str>,
     renew: Arc<str>,
     rescue: Arc<str>,
@@ -116,6 +117,7 @@ impl Statements {
             reschedule: r(sql::RESCHEDULE),
             cancel: r(sql::CANCEL),
             complete: r(sql::COMPLETE),
+            complete_batch: r(sql::COMPLETE_BATCH),
             retry: r(sql::RETRY),
             renew: r(sql::RENEW),
             rescue: r(sql::RESCUE),
@@ -468,17 +470,24 @@ fn attempt_param(attempt: u32) -> Result<i32, StoreError> {
 }
 
 /// The parallel arrays a batch of (job, optional fencing attempt, line) binds as.
-type FencedLines<'a> = (Vec<Uuid>, Vec<Option<i32>>, Vec<&'static str>, Vec<&'a str>);
+type FencedLines<'a> = (
+    Vec<Uuid>,
+    Vec<Option<i32>>,
+    Vec<Option<&'static str>>,
+    Vec<Option<&'a str>>,
+);
 
+/// The parallel arrays of (job, fencing attempt, line); a missing line binds as null
+/// and the statement logs nothing for it.
 fn fenced_lines<'a>(
-    items: impl Iterator<Item = (JobId, Option<u32>, &'a LogLine)>,
+    items: impl Iterator<Item = (JobId, Option<u32>, Option<&'a LogLine>)>,
 ) -> Result<FencedLines<'a>, StoreError> {
     let mut out: FencedLines<'a> = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (job, attempt, line) in items {
         out.0.push(job.0);
         out.1.push(attempt.map(attempt_param).transpose()?);
-        out.2.push(line.level().as_str());
-        out.3.push(line.output());
+        out.2.push(line.map(|l| l.level().as_str()));
+        out.3.push(line.map(LogLine::output));
     }
     Ok(out)
 }
@@ -492,9 +501,18 @@ fn bind_fenced<'a>(
     q(sql).bind(now).bind(ids).bind(attempts).bind(levels).bind(
         outputs
             .into_iter()
-            .map(str::to_owned)
-            .collect::<Vec<String>>(),
+            .map(|o| o.map(str::to_owned))
+            .collect::<Vec<Option<String>>>(),
     )
+}
+
+/// Optional lines as the level and output arrays of a batch statement.
+fn optional_lines<'a>(
+    lines: impl Iterator<Item = Option<&'a LogLine>>,
+) -> (Vec<Option<&'static str>>, Vec<Option<&'a str>>) {
+    lines
+        .map(|l| (l.map(|l| l.level().as_str()), l.map(LogLine::output)))
+        .unzip()
 }
 
 fn lines(logs: &[LogLine]) -> (Vec<&'static str>, Vec<String>) {
@@ -534,8 +552,7 @@ impl JobStore for PgStore {
         let workspace_ids: Vec<Uuid> = jobs.iter().map(|j| j.workspace_id.0).collect();
         let operations: Vec<&str> = jobs.iter().map(|j| j.operation.as_str()).collect();
         let deadlines: Vec<DateTime<Utc>> = jobs.iter().map(|j| j.deadline).collect();
-        let levels: Vec<&str> = jobs.iter().map(|j| j.log.level().as_str()).collect();
-        let outputs: Vec<&str> = jobs.iter().map(|j| j.log.output()).collect();
+        let (levels, outputs) = optional_lines(jobs.iter().map(|j| j.log.as_ref()));
         let run_ats: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.run_at).collect();
         let rows = q(&self.inner.sql.insert)
             .bind(params.now)
@@ -557,7 +574,12 @@ impl JobStore for PgStore {
         if params.logs.is_empty() {
             return Ok(0);
         }
-        let lines = fenced_lines(params.logs.iter().map(|l| (l.job_id, l.attempt, &l.line)))?;
+        let lines = fenced_lines(
+            params
+                .logs
+                .iter()
+                .map(|l| (l.job_id, l.attempt, Some(&l.line))),
+        )?;
         let done = bind_fenced(&self.inner.sql.log_insert, params.now, lines)
             .execute(&self.inner.pool)
             .await
@@ -606,8 +628,7 @@ impl JobStore for PgStore {
         }
         let ids: Vec<Uuid> = params.jobs.iter().map(|j| j.id.0).collect();
         let deadlines: Vec<DateTime<Utc>> = params.jobs.iter().map(|j| j.deadline).collect();
-        let levels: Vec<&str> = params.jobs.iter().map(|j| j.log.level().as_str()).collect();
-        let outputs: Vec<&str> = params.jobs.iter().map(|j| j.log.output()).collect();
+        let (levels, outputs) = optional_lines(params.jobs.iter().map(|j| j.log.as_ref()));
         let run_ats: Vec<Option<DateTime<Utc>>> = params.jobs.iter().map(|j| j.run_at).collect();
         let rows = q(&self.inner.sql.reschedule)
             .bind(params.now)
@@ -637,7 +658,12 @@ impl JobStore for PgStore {
         if params.jobs.is_empty() {
             return Ok(Vec::new());
         }
-        let lines = fenced_lines(params.jobs.iter().map(|j| (j.id, j.attempt, &j.log)))?;
+        let lines = fenced_lines(
+            params
+                .jobs
+                .iter()
+                .map(|j| (j.id, j.attempt, j.log.as_ref())),
+        )?;
         let rows = bind_fenced(&self.inner.sql.cancel, params.now, lines)
             .fetch_all(&self.inner.pool)
             .await
@@ -657,6 +683,53 @@ impl JobStore for PgStore {
             .bind(levels)
             .bind(outputs);
         self.fenced_job(query, params.id, params.attempt).await
+    }
+
+    async fn job_complete_batch(
+        &self,
+        params: Vec<JobCompleteParams>,
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
+        if params.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = params.iter().map(|p| p.id.0).collect();
+        let attempts = params
+            .iter()
+            .map(|p| attempt_param(p.attempt))
+            .collect::<Result<Vec<i32>, _>>()?;
+        let nows: Vec<DateTime<Utc>> = params.iter().map(|p| p.now).collect();
+        let errors: Vec<Option<&str>> = params.iter().map(|p| p.error.as_deref()).collect();
+        let lines = params
+            .iter()
+            .flat_map(|p| p.logs.iter().map(move |l| (p.id.0, l)));
+        let (line_jobs, (levels, outputs)): (Vec<Uuid>, (Vec<&str>, Vec<&str>)) = lines
+            .map(|(id, l)| (id, (l.level().as_str(), l.output())))
+            .unzip();
+        let rows = q(&self.inner.sql.complete_batch)
+            .bind(ids)
+            .bind(attempts)
+            .bind(nows)
+            .bind(errors)
+            .bind(line_jobs)
+            .bind(levels)
+            .bind(outputs)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        let mut done: HashMap<Uuid, Result<Job, StoreError>> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let id: Uuid = column(row, "id")?;
+            done.insert(id, job_from_row(row));
+        }
+        Ok(params
+            .iter()
+            .map(|p| {
+                done.remove(&p.id.0).unwrap_or(Err(StoreError::LeaseLost {
+                    job: p.id,
+                    attempt: p.attempt,
+                }))
+            })
+            .collect())
     }
 
     async fn job_retry(&self, params: JobRetryParams) -> Result<Job, StoreError> {

@@ -18,8 +18,8 @@ pub(super) const JOB_COLUMNS: &str = "j.id, j.created_at, j.updated_at, j.starte
 /// `job_insert`: one statement for the batch. `on conflict do nothing` skips a job whose
 /// (workspace, operation) is open (`workspace_lifecycle_job_open`) or whose occurrence
 /// is taken (`workspace_lifecycle_job_occurrence`); each created job gets its log line.
-/// $1 now, $2 workspace ids, $3 operations, $4 deadlines, $5 levels, $6 outputs,
-/// $7 run_ats (null: the deadline).
+/// $1 now, $2 workspace ids, $3 operations, $4 deadlines, $5 levels, $6 outputs (null:
+/// no line), $7 run_ats (null: the deadline).
 pub(super) const INSERT: &str = "
 with new as (
     select n.workspace_id, n.operation, n.deadline, coalesce(n.run_at, n.deadline) as run_at,
@@ -41,6 +41,7 @@ logged as (
     select gen_random_uuid(), i.id, $1, n.level::{schema}.log_level, n.output
     from inserted i
     join new n on n.workspace_id = i.workspace_id and n.operation = i.operation
+    where n.output is not null
 )
 select * from inserted";
 
@@ -132,6 +133,7 @@ logged as (
     insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
     select gen_random_uuid(), t.id, $1, t.level::{schema}.log_level, t.output
     from moved join target t on t.id = moved.id
+    where t.output is not null
 )
 select t.id,
     case when moved.id is not null then 'moved'
@@ -162,6 +164,7 @@ logged as (
     insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
     select gen_random_uuid(), c.id, $1, c.level::{schema}.log_level, c.output
     from cancelled join c on c.id = cancelled.id
+    where c.output is not null
 )
 select c.id from cancelled join c on c.id = cancelled.id order by c.ord";
 
@@ -182,6 +185,32 @@ logged as (
     insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
     select gen_random_uuid(), done.id, $3, l.level::{schema}.log_level, l.output
     from done cross join unnest($5::text[], $6::text[]) with ordinality as l(level, output, ord)
+    order by l.ord
+)
+select * from done";
+
+/// `job_complete_batch`: `COMPLETE` for many jobs in one statement, each fenced by its
+/// own attempt. Primary key lookups. $1 ids, $2 attempts, $3 nows, $4 errors; the log
+/// lines as $5 job ids, $6 levels, $7 outputs, in order.
+pub(super) const COMPLETE_BATCH: &str = "
+with d as (
+    select * from unnest($1::uuid[], $2::int4[], $3::timestamptz[], $4::text[])
+        as d(id, attempt, now, error)
+),
+done as (
+    update {schema}.workspace_lifecycle_job as j
+    set completed_at = d.now, updated_at = d.now, lease_expires_at = null, error = d.error,
+        failed_attempts = j.failed_attempts + case when d.error is null then 0 else 1 end
+    from d
+    where j.id = d.id and j.attempt = d.attempt
+      and j.started_at is not null and j.completed_at is null and j.cancelled_at is null
+    returning {cols}
+),
+logged as (
+    insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
+    select gen_random_uuid(), l.job_id, done.completed_at, l.level::{schema}.log_level, l.output
+    from unnest($5::uuid[], $6::text[], $7::text[]) with ordinality as l(job_id, level, output, ord)
+    join done on done.id = l.job_id
     order by l.ord
 )
 select * from done";
