@@ -8,7 +8,7 @@
 #   PROPTEST_CASES=2000 scripts/test.sh   # more property-test cases (default 256)
 #
 # Without DATABASE_URL, scripts/postgres.sh starts a local PostgreSQL (installing it
-# if missing). Postgres tests never skip here: WL_REQUIRE_POSTGRES=1 makes an
+# if missing). The fuzz step installs cargo-fuzz if missing (scripts/fuzz.sh). Postgres tests never skip here: WL_REQUIRE_POSTGRES=1 makes an
 # unreachable server a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,3 +43,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --all-features --lib --tests
 fi
+
+step "fuzz targets: built, and each run for 30 s from its seeds"
+scripts/fuzz.sh 30

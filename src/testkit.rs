@@ -29,7 +29,7 @@
 //! # });
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ use parking_lot::Mutex;
 
 use crate::clock::{add, Clock};
 use crate::error::WorkspaceError;
-use crate::job::{Occurrence, Operation};
+use crate::job::{Job, JobState, Occurrence, Operation};
 use crate::workspace::{Readiness, Workspace, WorkspaceId, WorkspaceState, Workspaces};
 
 /// How a workspace answers start and stop.
@@ -473,4 +473,47 @@ impl SeededRng {
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
+}
+
+/// The job table's safety invariants, checked over every job of a store; empty when
+/// all hold: at most one open job per (workspace, operation), at most one running job
+/// per workspace and always with a lease holder, at most one completed job per
+/// occurrence. Property tests and fuzz targets check it after every step.
+///
+/// ```
+/// use workspace_lifecycle::testkit::job_table_violations;
+/// assert!(job_table_violations(&[]).is_empty());
+/// ```
+pub fn job_table_violations(jobs: &[Job]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut open = HashSet::new();
+    let mut running = HashSet::new();
+    let mut completed = HashSet::new();
+    for job in jobs {
+        match job.state() {
+            JobState::Pending | JobState::Running => {
+                if !open.insert((job.workspace_id, job.operation)) {
+                    found.push(format!(
+                        "two open {} jobs for {}",
+                        job.operation, job.workspace_id
+                    ));
+                }
+            }
+            JobState::Completed => {
+                if !completed.insert(job.occurrence()) {
+                    found.push(format!("two completed jobs for {}", job.occurrence()));
+                }
+            }
+            JobState::Cancelled => {}
+        }
+        if job.state() == JobState::Running {
+            if !running.insert(job.workspace_id) {
+                found.push(format!("two running jobs for {}", job.workspace_id));
+            }
+            if job.lease_expires_at.is_none() || job.claimed_by.is_none() {
+                found.push(format!("running job {} without a lease holder", job.id));
+            }
+        }
+    }
+    found
 }

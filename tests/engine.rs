@@ -619,13 +619,13 @@ fn start_jobs_run_the_lead_time_early_and_log_their_deadline() {
         let logs = engine.store().job_log_list(job.id).await.unwrap();
         let calling = logs
             .iter()
-            .find(|l| l.output.starts_with("claimed by executor"))
+            .find(|l| l.output.starts_with("started the workspace"))
             .unwrap();
         assert_eq!(calling.created_at, nine - TimeDelta::minutes(5));
         assert!(
             calling
                 .output
-                .ends_with("for the start due at 2026-01-05T09:00:00+00:00"),
+                .contains("(the start due at 2026-01-05T09:00:00+00:00; attempt 1, executor "),
             "{}",
             calling.output
         );

@@ -34,7 +34,7 @@ use proptest::prelude::*;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use workspace_lifecycle::scheduler::{plan, Change};
-use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
+use workspace_lifecycle::testkit::{job_table_violations, Behavior, FakeWorkspaces};
 use workspace_lifecycle::{
     deadline_supported, Clock, Config, ExecutorId, FakeClock, InMemoryStore, Job, JobId,
     JobListParams, JobState, JobStore, LifecycleEngine, Operation, Readiness, RetryPolicy,
@@ -376,37 +376,8 @@ impl<S: JobStore + Clone> World<S> {
 
     /// The safety invariants; empty when all hold.
     async fn violations(&self) -> Vec<String> {
-        let jobs = self.jobs().await;
         let mut found = self.fleet.violations();
-        let mut open = HashSet::new();
-        let mut running = HashSet::new();
-        let mut completed = HashSet::new();
-        for job in &jobs {
-            match job.state() {
-                JobState::Pending | JobState::Running => {
-                    if !open.insert((job.workspace_id, job.operation)) {
-                        found.push(format!(
-                            "two open {} jobs for {}",
-                            job.operation, job.workspace_id
-                        ));
-                    }
-                }
-                JobState::Completed => {
-                    if !completed.insert(job.occurrence()) {
-                        found.push(format!("two completed jobs for {}", job.occurrence()));
-                    }
-                }
-                JobState::Cancelled => {}
-            }
-            if job.state() == JobState::Running {
-                if !running.insert(job.workspace_id) {
-                    found.push(format!("two running jobs for {}", job.workspace_id));
-                }
-                if job.lease_expires_at.is_none() || job.claimed_by.is_none() {
-                    found.push(format!("running job {} without a lease holder", job.id));
-                }
-            }
-        }
+        found.extend(job_table_violations(&self.jobs().await));
         found
     }
 

@@ -14,8 +14,8 @@ use uuid::Uuid;
 use workspace_lifecycle::executor::{verdict, Verdict};
 use workspace_lifecycle::scheduler::{plan, Change};
 use workspace_lifecycle::{
-    ExecutorId, Job, JobId, JobState, LogLevel, LogLine, Operation, Readiness, Workspace,
-    WorkspaceId, WorkspaceState,
+    deadline_supported, ExecutorId, Job, JobId, JobState, LogLevel, LogLine, Operation,
+    Readiness, Workspace, WorkspaceId, WorkspaceState,
 };
 
 /// Reads the input a byte at a time; zeros once it runs out.
@@ -124,10 +124,18 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(j.state(), JobState::Pending, "cancelled a running job");
                 after.retain(|j| j.id != *target);
             }
+            Change::Refuse { operation, .. } => {
+                let ws = workspace.as_ref().expect("refused a missing workspace's time");
+                let at = ws.scheduled_at(*operation).expect("refused an unset time");
+                assert!(!deadline_supported(at), "refused a supported time");
+            }
         }
     }
+    // A refused time stays refused (it is a warning, not a change to the table).
     assert!(
-        plan(workspace.as_ref(), &after).is_empty(),
+        plan(workspace.as_ref(), &after)
+            .iter()
+            .all(|c| matches!(c, Change::Refuse { .. })),
         "plan is not a fixed point"
     );
 

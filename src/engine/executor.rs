@@ -314,18 +314,31 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         report: &mut ExecuteReport,
     ) -> Result<(), Error> {
         self.rescue(report).await?;
+        // Whether more jobs may be due than the last claim took.
+        let mut more = true;
         loop {
-            if self.claim_and_spawn(tasks, report).await? > 0 {
-                continue;
+            if more {
+                match self.claim_and_spawn(tasks, report).await? {
+                    Some(true) => continue,
+                    Some(false) => more = false,
+                    None => {}
+                }
             }
             tokio::select! {
                 biased;
                 done = tasks.join_next() => match done {
-                    Some(done) => merge(report, done),
+                    Some(done) => {
+                        merge(report, done);
+                        // Finished jobs may have freed jobs of their workspaces.
+                        while let Some(done) = tasks.try_join_next() {
+                            merge(report, done);
+                        }
+                        more = true;
+                    }
                     None => return Ok(()),
                 },
                 // A job's action ended and its permit came free before its final write.
-                () = self.inner.wake.notified() => {}
+                () = self.inner.freed.notified() => {}
             }
         }
     }
@@ -366,16 +379,18 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         Ok(())
     }
 
-    /// Claims as many due jobs as there are free permits and spawns them; returns how
-    /// many were claimed.
+    /// Claims as many due jobs as there are free permits and spawns them. Returns
+    /// `None` when no permit was free (nothing was asked), `Some(true)` when the claim
+    /// filled every free permit (more may be due), `Some(false)` when it took fewer:
+    /// everything due then was taken.
     async fn claim_and_spawn(
         &self,
         tasks: &mut JoinSet<ExecuteReport>,
         report: &mut ExecuteReport,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Option<bool>, StoreError> {
         let free = self.inner.permits.available_permits();
         if free == 0 {
-            return Ok(0);
+            return Ok(None);
         }
         let Ok(mut permits) = self
             .inner
@@ -384,7 +399,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             .try_acquire_many_owned(free as u32)
         else {
             // Another pass of this engine took the permits meanwhile.
-            return Ok(0);
+            return Ok(None);
         };
         let claimed = self
             .inner
@@ -398,9 +413,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             .await?;
         report.claimed += claimed.len();
         let count = claimed.len();
-        if self.inner.config.job_logs && count > 0 {
-            self.log_claims(&claimed).await;
-        }
+
         for job in claimed {
             // `permits` holds `free` permits and the store returns at most `free` jobs.
             let Some(permit) = permits.split(1) else {
@@ -409,36 +422,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             let engine = self.clone();
             tasks.spawn(async move { engine.hold(job, permit).await });
         }
-        Ok(count)
-    }
-
-    /// One fenced "claimed" line per claimed job, in one store write for the batch.
-    /// A failure only loses the lines: the jobs go on, and their final write reports
-    /// any real trouble.
-    async fn log_claims(&self, claimed: &[Job]) {
-        let logs = claimed
-            .iter()
-            .map(|job| NewJobLog {
-                job_id: job.id,
-                attempt: Some(job.attempt),
-                line: LogLine::info(format!(
-                    "claimed by executor {} (attempt {}) for the {} due at {}",
-                    self.inner.executor_id,
-                    job.attempt,
-                    job.operation,
-                    job.deadline.to_rfc3339()
-                )),
-            })
-            .collect();
-        let now = self.inner.clock.now();
-        if let Err(error) = self
-            .inner
-            .store
-            .job_log_insert(JobLogInsertParams { logs, now })
-            .await
-        {
-            tracing::warn!(%error, "writing the claim log lines failed");
-        }
+        Ok(Some(count == free))
     }
 
     /// Performs one claimed job: decides what to do (reading the workspace, calling
@@ -459,7 +443,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             // The action is over: its permit may go to the next claim while the
             // outcome is written, so claims and final writes overlap.
             drop(permit);
-            self.inner.wake.notify_one();
+            self.inner.freed.notify_one();
             self.finish(&job, decided).await
         };
         match held.instrument(span).await {
@@ -550,12 +534,20 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             Operation::Stop => workspaces.stop(job.workspace_id),
         };
         match call_adapter(self, call, op.as_str()).await {
+            // The call's line carries the deadline (a start lead makes them differ)
+            // and who acted; it is written with the completion, in the same batch.
             Ok(()) => Decision::Complete {
                 error: None,
-                line: LogLine::info(match op {
-                    Operation::Start => "started the workspace",
-                    Operation::Stop => "stopped the workspace",
-                }),
+                line: LogLine::info(format!(
+                    "{} the workspace (the {op} due at {}; attempt {}, executor {})",
+                    match op {
+                        Operation::Start => "started",
+                        Operation::Stop => "stopped",
+                    },
+                    job.deadline.to_rfc3339(),
+                    job.attempt,
+                    self.inner.executor_id
+                )),
                 count: match op {
                     Operation::Start => |r| r.started += 1,
                     Operation::Stop => |r| r.stopped += 1,
@@ -683,7 +675,10 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         // it waits for) and at least every poll interval, not on every wake-up.
         let mut rescue_due = true;
         let mut last_rescue = clock.now();
-        while !shutdown.is_cancelled() {
+        // Whether more jobs may be due than the last claim took: a freed permit is
+        // worth a claim only then.
+        let mut more = true;
+        'passes: while !shutdown.is_cancelled() {
             if let Some(changes) = changes.as_mut() {
                 changes.borrow_and_update();
             }
@@ -694,7 +689,14 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 if rescue_now {
                     self.rescue(&mut report).await?;
                 }
-                while self.claim_and_spawn(&mut tasks, &mut report).await? > 0 {}
+                loop {
+                    match self.claim_and_spawn(&mut tasks, &mut report).await? {
+                        Some(true) => continue,
+                        Some(false) => more = false,
+                        None => {}
+                    }
+                    break;
+                }
                 if self.inner.permits.available_permits() == 0 {
                     // Every permit is busy: a freed one wakes the loop, so the next
                     // due time does not matter yet.
@@ -708,9 +710,9 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     if rescue_now {
                         last_rescue = now;
                     }
-                    // Due jobs we could not claim wait for a permit (join_next below)
-                    // or for their workspace's running job to finish (a store change);
-                    // the poll covers stores that cannot signal changes.
+                    // Due jobs we could not claim wait for a permit (a freed one wakes
+                    // us) or for their workspace's running job to finish (which this
+                    // engine's own task end, or another's poll, picks up).
                     let poll = add(now, poll);
                     next.map_or(poll, |t| t.min(poll))
                 }
@@ -726,16 +728,27 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 }
             };
             rescue_due = false;
-            tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => break,
-                // Our scheduler created or moved a job, or an action freed its permit.
-                _ = self.inner.wake.notified() => {}
-                // Another engine (or this one) changed the table.
-                _ = changed(changes.as_mut()) => {}
-                // A job finished, and maybe freed a same-workspace job with it.
-                Some(done) = tasks.join_next(), if !tasks.is_empty() => merge(&mut report, done),
-                _ = clock.sleep_until(wake_at) => rescue_due = true,
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => break 'passes,
+                    // Our scheduler created or moved a job.
+                    _ = self.inner.wake.notified() => {}
+                    // Another engine (or this one) changed the table.
+                    _ = changed(changes.as_mut()) => {}
+                    // Jobs finished, and may have freed jobs of their workspaces.
+                    Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                        merge(&mut report, done);
+                        while let Some(done) = tasks.try_join_next() {
+                            merge(&mut report, done);
+                        }
+                    }
+                    // A permit came free: worth a claim only if more may be due.
+                    _ = self.inner.freed.notified() => if !more { continue },
+                    _ = clock.sleep_until(wake_at) => rescue_due = true,
+                }
+                more = true;
+                break;
             }
         }
         // Shutdown: no new claims; in-flight actions get the grace period.

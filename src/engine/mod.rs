@@ -73,9 +73,11 @@ struct Inner<S, C, W> {
     executor_id: ExecutorId,
     /// One permit per concurrent action, shared by `run` and `execute_due`.
     permits: Arc<Semaphore>,
-    /// Wakes this engine's executor when its scheduler created or moved a job (for
-    /// stores that cannot signal changes themselves) or an action freed its permit.
+    /// Wakes this engine's executor when its scheduler created or moved a job, for
+    /// stores that cannot signal changes themselves.
     wake: Notify,
+    /// Wakes this engine's executor when an action ended and freed its permit.
+    freed: Notify,
     /// Completions waiting to be written in a batch.
     completions: completions::Completions,
 }
@@ -105,6 +107,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 config,
                 executor_id: ExecutorId::random(),
                 wake: Notify::new(),
+                freed: Notify::new(),
                 completions: completions::Completions::default(),
             }),
         })

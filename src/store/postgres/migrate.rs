@@ -21,8 +21,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         2,
-        "notify on a finished job only when it frees a pending one",
-        include_str!("../../../migrations/0002_notify_freed.sql"),
+        "finished jobs no longer notify",
+        include_str!("../../../migrations/0002_finished_jobs_do_not_notify.sql"),
     ),
 ];
 
