@@ -267,11 +267,15 @@ select e.* from expired e join rescued r on r.id = e.id";
 
 /// `job_list_open` for a page's id range (`workspace_lifecycle_job_open`).
 /// $1 after (exclusive, null: unbounded), $2 through (inclusive, null: unbounded).
+/// The bounds are written as a range on `workspace_id` (nulls become the lowest and
+/// highest uuid) so that the generic plan of the prepared statement still scans the
+/// index by range; `$1 is null or workspace_id > $1` made it scan every open job.
 pub(super) const LIST_OPEN_RANGE: &str = "
 select {cols} from {schema}.workspace_lifecycle_job j
 where j.completed_at is null and j.cancelled_at is null
-  and ($1::uuid is null or j.workspace_id > $1)
-  and ($2::uuid is null or j.workspace_id <= $2)
+  and j.workspace_id >= coalesce($1::uuid, '00000000-0000-0000-0000-000000000000')
+  and j.workspace_id <= coalesce($2::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')
+  and j.workspace_id is distinct from $1::uuid
 order by j.workspace_id, j.operation::text";
 
 /// `job_list_open` for one workspace (`workspace_lifecycle_job_open`). $1 workspace.
