@@ -364,13 +364,18 @@ fn resident_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-/// Resident bytes per open job in `InMemoryStore` holding `n` pending jobs.
-async fn memory_per_job(n: usize) -> Option<f64> {
+/// Resident bytes per open job in `InMemoryStore` holding `n` pending jobs, with or
+/// without each job's creation log line. Returns the store too, so a second
+/// measurement cannot reuse its memory.
+async fn memory_per_job(n: usize, log: bool) -> Option<(f64, InMemoryStore)> {
+    let fleet = Fleet::stopping(n, |_| Utc::now() + TimeDelta::hours(8));
+    let mut jobs = fleet.new_jobs(Operation::Stop);
+    drop(fleet);
+    if !log {
+        jobs.iter_mut().for_each(|j| j.log = None);
+    }
     let before = resident_bytes()?;
     let store = InMemoryStore::new();
-    let fleet = Fleet::stopping(n, |_| Utc::now() + TimeDelta::hours(8));
-    let jobs = fleet.new_jobs(Operation::Stop);
-    drop(fleet);
     let now = Utc::now();
     for chunk in jobs.chunks(10_000) {
         store
@@ -381,11 +386,10 @@ async fn memory_per_job(n: usize) -> Option<f64> {
             .await
             .ok()?;
     }
-    drop(jobs);
+    // Measured while the input is still held, so freeing it cannot hide the store.
     let after = resident_bytes()?;
-    let per_job = (after.saturating_sub(before)) as f64 / n as f64;
-    drop(store);
-    Some(per_job)
+    drop(jobs);
+    Some((after.saturating_sub(before) as f64 / n as f64, store))
 }
 
 fn main() {
@@ -485,9 +489,21 @@ fn main() {
 
         let n = scale(1_000_000, 100_000);
         println!("## 5. Memory: InMemoryStore with {n} open jobs");
-        match memory_per_job(n).await {
-            Some(bytes) => println!("resident bytes per open job (its creation log line included): {bytes:.0}"),
-            None => println!("resident bytes per open job: unavailable (no /proc/self/statm)"),
+        let mut kept = Vec::new();
+        for (log, label) in [(false, "without log lines"), (true, "with its creation log line")] {
+            match memory_per_job(n, log).await {
+                Some((bytes, store)) => {
+                    println!("resident bytes per open job, {label}: {bytes:.0}");
+                    kept.push(store);
+                }
+                None => println!("resident bytes per open job: unavailable (no /proc/self/statm)"),
+            }
         }
+        drop(kept);
+        println!(
+            "size_of: Job {} bytes, JobLog {} bytes (plus the log text on the heap)",
+            std::mem::size_of::<workspace_lifecycle::Job>(),
+            std::mem::size_of::<workspace_lifecycle::JobLog>()
+        );
     });
 }
