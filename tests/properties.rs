@@ -446,7 +446,13 @@ impl<S: JobStore + Clone> World<S> {
     /// The occurrences the workspaces' data calls for at `now`.
     fn actionable(&self, now: DateTime<Utc>) -> HashSet<workspace_lifecycle::Occurrence> {
         let mut due = HashSet::new();
-        for snapshot in self.fleet.snapshots() {
+        // As the engine sees them: times rounded up to whole microseconds.
+        for snapshot in self
+            .fleet
+            .snapshots()
+            .into_iter()
+            .map(Workspace::at_store_precision)
+        {
             for operation in Operation::ALL {
                 match snapshot.scheduled_at(operation) {
                     Some(deadline)
@@ -753,4 +759,29 @@ fn a_crash_mid_action_is_finished_by_the_other_engine() {
         assert!(world.violations().await.is_empty());
         world.shutdown().await;
     });
+}
+
+/// A case the property test found: a stop time recomputed from a start at a nanosecond
+/// instant (a backoff's jitter) is acted on at its microsecond-rounded deadline, and
+/// that occurrence counts as the one the data called for.
+#[test]
+fn a_recomputed_nanosecond_stop_time_is_handled() {
+    quiet_injected_panics();
+    let setup = Setup {
+        seed: 0,
+        initial: vec![(false, None, None); 4],
+        recompute: Some((105, 30)),
+    };
+    let ops = [
+        Op::FailNext(2, 4),
+        Op::SetStart(2, Some(0)),
+        Op::Advance(2),
+        Op::SetStart(2, Some(70)),
+        Op::Advance(71),
+        Op::Behave(2, Act::Fail),
+        Op::Advance(105),
+    ];
+    common::rt()
+        .block_on(async { run_history(memory_world(&setup), &ops).await })
+        .unwrap();
 }

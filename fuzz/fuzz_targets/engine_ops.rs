@@ -548,7 +548,13 @@ impl World {
     /// scheduler accepts).
     fn actionable(&self, now: DateTime<Utc>) -> HashSet<Occurrence> {
         let mut due = HashSet::new();
-        for snapshot in self.fleet.snapshots() {
+        // As the engine sees them: times rounded up to whole microseconds.
+        for snapshot in self
+            .fleet
+            .snapshots()
+            .into_iter()
+            .map(Workspace::at_store_precision)
+        {
             for operation in Operation::ALL {
                 if let Some(deadline) = snapshot.scheduled_at(operation) {
                     if deadline <= now

@@ -14,8 +14,8 @@ use uuid::Uuid;
 use workspace_lifecycle::executor::{verdict, Verdict};
 use workspace_lifecycle::scheduler::{plan, Change};
 use workspace_lifecycle::{
-    deadline_supported, ExecutorId, Job, JobId, JobState, LogLevel, LogLine, Operation,
-    Readiness, Workspace, WorkspaceId, WorkspaceState,
+    deadline_supported, ExecutorId, Job, JobId, JobState, LogLevel, LogLine, Operation, Readiness,
+    Workspace, WorkspaceId, WorkspaceState,
 };
 
 /// Reads the input a byte at a time; zeros once it runs out.
@@ -125,7 +125,9 @@ fuzz_target!(|data: &[u8]| {
                 after.retain(|j| j.id != *target);
             }
             Change::Refuse { operation, .. } => {
-                let ws = workspace.as_ref().expect("refused a missing workspace's time");
+                let ws = workspace
+                    .as_ref()
+                    .expect("refused a missing workspace's time");
                 let at = ws.scheduled_at(*operation).expect("refused an unset time");
                 assert!(!deadline_supported(at), "refused a supported time");
             }
@@ -141,7 +143,8 @@ fuzz_target!(|data: &[u8]| {
 
     let config = workspace_lifecycle::Config {
         start_lead: std::time::Duration::from_secs(u64::from(b.byte()) * 60),
-        catch_up_window: (b.byte() % 2 == 0).then(|| std::time::Duration::from_secs(u64::from(b.byte()) * 60 + 60)),
+        catch_up_window: (b.byte() % 2 == 0)
+            .then(|| std::time::Duration::from_secs(u64::from(b.byte()) * 60 + 60)),
         ..workspace_lifecycle::Config::default()
     };
     for j in &open {
@@ -150,9 +153,15 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(ws.scheduled_at(j.operation), Some(j.deadline));
             let lead = chrono::TimeDelta::from_std(config.lead(j.operation)).unwrap_or_default();
             let claimable = j.deadline.checked_sub_signed(lead);
-            assert!(claimable.is_none_or(|t| t <= now), "acted before the deadline, less the lead");
+            assert!(
+                claimable.is_none_or(|t| t <= now),
+                "acted before the deadline, less the lead"
+            );
             if let Some(window) = config.catch_up_window {
-                assert!(now - j.deadline <= chrono::TimeDelta::from_std(window).unwrap_or_default(), "acted on a missed one");
+                assert!(
+                    now - j.deadline <= chrono::TimeDelta::from_std(window).unwrap_or_default(),
+                    "acted on a missed one"
+                );
             }
             assert_eq!(ws.readiness(j.operation), Readiness::Act);
         }
