@@ -29,13 +29,7 @@ use fleet::FleetRow;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wl-fault-engine");
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use pg::rt;
 
 /// One engine process.
 struct Engine {

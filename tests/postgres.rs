@@ -13,13 +13,7 @@ use workspace_lifecycle::{
     JobInsertParams, JobStore, LogLine, NewJob, Operation, PgStore, StoreError, WorkspaceId,
 };
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use pg::rt;
 
 fn new_job(n: u128) -> NewJob {
     NewJob {

@@ -63,22 +63,8 @@ fn ws(n: u8) -> WorkspaceId {
     WorkspaceId(Uuid::from_u128(u128::from(n % WORKSPACES) + 1))
 }
 
-/// Reads the input a byte at a time; zeros once it runs out.
-struct Bytes<'a>(&'a [u8]);
-
-impl Bytes<'_> {
-    fn byte(&mut self) -> u8 {
-        let (first, rest) = self.0.split_first().map_or((0, &[][..]), |(f, r)| (*f, r));
-        self.0 = rest;
-        first
-    }
-    fn i32(&mut self) -> i32 {
-        i32::from_le_bytes(std::array::from_fn(|_| self.byte()))
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
+mod bytes;
+use bytes::Bytes;
 
 /// A workspace time, relative to the clock's now when the operation runs.
 #[derive(Debug, Clone, Copy)]

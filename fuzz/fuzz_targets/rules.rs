@@ -18,18 +18,10 @@ use workspace_lifecycle::{
     Workspace, WorkspaceId, WorkspaceState,
 };
 
-/// Reads the input a byte at a time; zeros once it runs out.
-struct Bytes<'a>(&'a [u8]);
+mod bytes;
+use bytes::Bytes;
 
 impl Bytes<'_> {
-    fn byte(&mut self) -> u8 {
-        let (first, rest) = self.0.split_first().map_or((0, &[][..]), |(f, r)| (*f, r));
-        self.0 = rest;
-        first
-    }
-    fn i64(&mut self) -> i64 {
-        i64::from_le_bytes(std::array::from_fn(|_| self.byte()))
-    }
     /// Any instant chrono can hold, biased toward a few nearby hours.
     fn time(&mut self) -> DateTime<Utc> {
         let base: DateTime<Utc> = DateTime::UNIX_EPOCH + TimeDelta::days(20_000);
