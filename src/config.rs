@@ -74,6 +74,32 @@ pub struct Config {
     /// happened (their `error` included) and the log table takes no writes. Default:
     /// on.
     pub job_logs: bool,
+    /// How long finished jobs (completed or cancelled) and their log lines are kept.
+    /// The engine prunes older ones every `prune_interval`, `prune_batch` at a time;
+    /// `None` keeps them forever. Default: 7 days.
+    ///
+    /// A completed job is what stops an occurrence from being acted on twice, so the
+    /// engine never schedules an occurrence older than this (less `start_lead` for a
+    /// start): it could have been acted on and pruned. Such a time is counted in
+    /// `ReconcileReport::stale` and left alone; a fleet down for longer than
+    /// `retention` does not catch up on what it missed. Finished jobs are kept one
+    /// `lease` longer than this, a margin for clock skew between engines.
+    pub retention: Option<Duration>,
+    /// How often the engine prunes finished jobs older than `retention`. Default:
+    /// 10 min.
+    pub prune_interval: Duration,
+    /// The most jobs one prune statement deletes, so no lock is held long; a prune
+    /// repeats batches until one comes back short. Default: 1,000.
+    pub prune_batch: usize,
+    /// How long before an auto-stop deadline the engine sends
+    /// [`EventKind::StopSoon`](crate::EventKind::StopSoon) to its subscribers, once per
+    /// occurrence per engine, so a service can warn the workspace's user. Default:
+    /// `None`, no reminders.
+    pub stop_reminder: Option<Duration>,
+    /// How many events each subscriber may fall behind before it misses the oldest
+    /// ones ([`Events::missed`](crate::Events::missed) counts them): a slow subscriber
+    /// never blocks the engine. Default: 1,024.
+    pub event_buffer: usize,
 }
 
 impl Default for Config {
@@ -91,6 +117,11 @@ impl Default for Config {
             catch_up_window: None,
             start_lead: Duration::ZERO,
             job_logs: true,
+            retention: Some(Duration::from_secs(7 * 24 * 3600)),
+            prune_interval: Duration::from_secs(600),
+            prune_batch: 1_000,
+            stop_reminder: None,
+            event_buffer: 1_024,
         }
     }
 }
@@ -118,6 +149,15 @@ impl Config {
                 "catch_up_window",
                 self.catch_up_window.unwrap_or(Duration::from_secs(1)),
             ),
+            (
+                "retention",
+                self.retention.unwrap_or(Duration::from_secs(1)),
+            ),
+            ("prune_interval", self.prune_interval),
+            (
+                "stop_reminder",
+                self.stop_reminder.unwrap_or(Duration::from_secs(1)),
+            ),
         ];
         for (field, value) in durations {
             if value.is_zero() {
@@ -135,6 +175,8 @@ impl Config {
             ("page_size", self.page_size),
             ("max_concurrent_actions", self.max_concurrent_actions),
             ("retry.max_attempts", self.retry.max_attempts as usize),
+            ("prune_batch", self.prune_batch),
+            ("event_buffer", self.event_buffer),
         ];
         for (field, value) in counts {
             if value == 0 {
@@ -162,6 +204,19 @@ impl Config {
                 min: MIN_LEASE,
             });
         }
+        match self.retention {
+            // The start lead moves a start's claim before its deadline; a retention no
+            // longer than it would leave no occurrence young enough to schedule.
+            Some(retention) if retention <= self.start_lead => {
+                return Err(ConfigError::Order {
+                    smaller: "start_lead",
+                    smaller_value: self.start_lead,
+                    larger: "retention",
+                    larger_value: retention,
+                })
+            }
+            _ => {}
+        }
         if self.retry.initial_backoff > self.retry.max_backoff {
             return Err(ConfigError::Order {
                 smaller: "retry.initial_backoff",
@@ -179,6 +234,29 @@ impl Config {
             crate::job::Operation::Start => self.start_lead,
             crate::job::Operation::Stop => Duration::ZERO,
         }
+    }
+
+    /// The oldest deadline of `operation` the scheduler schedules at `now`:
+    /// `now - retention + lead(operation)`; `None` without a retention. Any occurrence
+    /// whose completed job may have been pruned lies before it.
+    pub fn schedule_horizon(
+        &self,
+        operation: crate::job::Operation,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.retention.map(|retention| {
+            crate::clock::add(crate::clock::sub(now, retention), self.lead(operation))
+        })
+    }
+
+    /// Finished jobs that finished before this, at `now`, may be pruned:
+    /// `now - retention - lease`; `None` without a retention.
+    pub fn prune_cutoff(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.retention
+            .map(|retention| crate::clock::sub(crate::clock::sub(now, retention), self.lease))
     }
 
     /// How often a running action renews its lease: a third of the lease, so two

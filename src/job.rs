@@ -201,6 +201,12 @@ impl Job {
         }
     }
 
+    /// When the job finished: `completed_at`, else `cancelled_at`; `None` while open.
+    /// Retention counts from this time.
+    pub fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.completed_at.or(self.cancelled_at)
+    }
+
     /// The occurrence this job serves.
     pub fn occurrence(&self) -> Occurrence {
         Occurrence {

@@ -183,8 +183,12 @@ async fn out_of_range_times_are_refused_and_the_rest_goes_on<S: JobStore>(store:
     fleet.insert(running(5, "1900-01-01T00:00:00Z".parse().unwrap()));
     fleet.insert(running(6, EARLIEST_DEADLINE));
     fleet.insert(running(7, LATEST_DEADLINE));
-    let engine =
-        LifecycleEngine::new(store, clock.clone(), fleet.clone(), Config::default()).unwrap();
+    // Without a retention: with one, the far-past times are stale, not scheduled.
+    let config = Config {
+        retention: None,
+        ..Config::default()
+    };
+    let engine = LifecycleEngine::new(store, clock.clone(), fleet.clone(), config).unwrap();
     let report = engine.reconcile_all().await.unwrap();
     assert_eq!((report.refused, report.created), (4, 3), "{report:?}");
     let done = engine.execute_due().await.unwrap();

@@ -8,14 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use common::{advance, advance_to, rt, settle, t0, ws};
+use common::{advance, advance_to, rt, running_until, settle, spawn_run, stopped_until, t0, ws};
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
 use workspace_lifecycle::{
     Clock, Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobListParams, JobState, JobStore,
-    LifecycleEngine, MockWorkspaces, RunReport, Workspace, WorkspaceError, WorkspaceRange,
-    WorkspaceState,
+    LifecycleEngine, MockWorkspaces, Workspace, WorkspaceError, WorkspaceRange, WorkspaceState,
 };
 
 type Engine = LifecycleEngine<Arc<InMemoryStore>, FakeClock, FakeWorkspaces>;
@@ -68,30 +66,6 @@ fn sibling(engine: &Engine, config: Config) -> Engine {
 fn spawn_pass(engine: &Engine) -> JoinHandle<ExecuteReport> {
     let engine = engine.clone();
     tokio::spawn(async move { engine.execute_due().await.unwrap() })
-}
-
-/// The engine's run loop in the background, with the token that stops it.
-fn spawn_run(engine: &Engine) -> (CancellationToken, JoinHandle<RunReport>) {
-    let shutdown = CancellationToken::new();
-    let run = tokio::spawn({
-        let (engine, shutdown) = (engine.clone(), shutdown.clone());
-        async move { engine.run(shutdown).await }
-    });
-    (shutdown, run)
-}
-
-fn running_until(n: u128, stop: DateTime<Utc>) -> Workspace {
-    Workspace {
-        auto_stop_at: Some(stop),
-        ..Workspace::new(ws(n), WorkspaceState::Running)
-    }
-}
-
-fn stopped_until(n: u128, start: DateTime<Utc>) -> Workspace {
-    Workspace {
-        auto_start_at: Some(start),
-        ..Workspace::new(ws(n), WorkspaceState::Stopped)
-    }
 }
 
 async fn open_jobs(engine: &Engine) -> Vec<Job> {
@@ -248,11 +222,12 @@ fn invalid_config_is_rejected_at_construction() {
 }
 
 /// A config whose executor sleeps only on deadlines, so tests can read them off the
-/// clock.
+/// clock (no retention: its prune timer would be another sleeper).
 fn quiet() -> Config {
     Config {
         poll_interval: Duration::from_secs(24 * 3600),
         tick_interval: Duration::from_secs(3600),
+        retention: None,
         ..Config::default()
     }
 }

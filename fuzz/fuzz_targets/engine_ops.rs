@@ -177,6 +177,8 @@ enum Op {
     /// An engine's process dies: its passes are aborted mid-whatever and a fresh engine
     /// (new executor id) takes its place.
     Crash(u8),
+    /// An engine prunes finished jobs past the retention.
+    Prune(u8),
 }
 
 impl Op {
@@ -208,6 +210,7 @@ impl Op {
             10 => Op::FailNext(w, arg >> 2),
             11 => Op::ReconcileAll(e),
             12 => Op::ReconcileWorkspace(e, arg >> 1),
+            14 if arg & 8 != 0 => Op::Prune(e),
             13 | 14 => Op::ExecuteDue(e),
             _ if arg & 8 != 0 => Op::Crash(e),
             _ => Op::DropExecute(e, b.byte() % 32),
@@ -233,6 +236,9 @@ struct Setup {
     catch_up: Option<u64>,
     /// `Config::job_logs`: whether the engine writes job log lines.
     job_logs: bool,
+    /// `Config::retention` of two hours (else the default), so that prunes delete
+    /// jobs whose workspaces still name their occurrences.
+    short_retention: bool,
 }
 
 impl Setup {
@@ -251,6 +257,7 @@ impl Setup {
             }),
             catch_up: (b1 & 0x20 != 0).then(|| [1, 10, 120][usize::from(b1 >> 6) % 3]),
             job_logs: b0 & 0x40 == 0,
+            short_retention: b0 & 0x80 != 0,
         }
     }
 }
@@ -274,6 +281,11 @@ fn config(setup: &Setup) -> Config {
         // No lead: the fleet's check holds every call to its deadline.
         start_lead: Duration::ZERO,
         job_logs: setup.job_logs,
+        retention: if setup.short_retention {
+            Some(Duration::from_secs(2 * 3600))
+        } else {
+            Config::default().retention
+        },
         ..Config::default()
     }
 }
@@ -510,6 +522,12 @@ impl World {
                     .expect("just spawned");
                 self.abort(pass).await;
             }
+            Op::Prune(e) => {
+                let i = usize::from(e % ENGINES);
+                if let Err(error) = self.nodes[i].engine.prune().await {
+                    panic!("prune failed on the in-memory store: {error}");
+                }
+            }
             Op::Crash(e) => {
                 let i = usize::from(e % ENGINES);
                 let fresh = self.node();
@@ -543,7 +561,14 @@ impl World {
         {
             for operation in Operation::ALL {
                 if let Some(deadline) = snapshot.scheduled_at(operation) {
+                    // Older than the retention: by design never scheduled (it may have
+                    // been acted on and pruned), so not owed an action.
+                    let stale = self
+                        .config
+                        .schedule_horizon(operation, now)
+                        .is_some_and(|horizon| deadline < horizon);
                     if deadline <= now
+                        && !stale
                         && deadline_supported(deadline)
                         && snapshot.readiness(operation) == Readiness::Act
                     {

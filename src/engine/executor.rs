@@ -25,6 +25,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::events::EventKind;
 use super::LifecycleEngine;
 use crate::clock::{add, Clock};
 use crate::config::Config;
@@ -34,6 +35,7 @@ use crate::store::{
     JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams, JobLogInsertParams,
     JobRenewLeaseParams, JobRetryParams, JobStore, NewJobLog,
 };
+use crate::telemetry::record;
 use crate::workspace::{Readiness, Workspace, Workspaces};
 
 /// What a claimed job should do, judged from the workspace's data at that moment.
@@ -266,19 +268,81 @@ enum Decision {
     Complete {
         error: Option<String>,
         line: LogLine,
-        count: fn(&mut ExecuteReport),
+        tally: Tally,
     },
     /// Back to pending until `run_at` (a failed attempt, or a release).
     Retry {
         run_at: DateTime<Utc>,
         error: Option<String>,
         line: LogLine,
-        count: fn(&mut ExecuteReport),
+        tally: Tally,
     },
     /// Cancel; reconcile the workspace after if its time moved.
     Cancel { reason: String, reconcile: bool },
     /// The claim is gone: write nothing.
     LeaseLost,
+}
+
+/// How a held job ended, once its final write is made: counted in the report, in
+/// metrics (`telemetry::JOB_OUTCOMES`' `outcome` label) and told to subscribers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tally {
+    Acted,
+    AlreadyDone,
+    Missed,
+    Deferred,
+    Retried,
+    Failed,
+    Cancelled,
+}
+
+impl Tally {
+    fn label(self) -> &'static str {
+        match self {
+            Tally::Acted => "acted",
+            Tally::AlreadyDone => "already_done",
+            Tally::Missed => "missed",
+            Tally::Deferred => "deferred",
+            Tally::Retried => "retried",
+            Tally::Failed => "failed",
+            Tally::Cancelled => "cancelled",
+        }
+    }
+
+    fn report(self, operation: Operation) -> ExecuteReport {
+        let mut r = ExecuteReport::default();
+        match (self, operation) {
+            (Tally::Acted, Operation::Start) => r.started = 1,
+            (Tally::Acted, Operation::Stop) => r.stopped = 1,
+            (Tally::AlreadyDone, _) => r.already_done = 1,
+            (Tally::Missed, _) => r.missed = 1,
+            (Tally::Deferred, _) => r.deferred = 1,
+            (Tally::Retried, _) => r.retried = 1,
+            (Tally::Failed, _) => r.failed = 1,
+            (Tally::Cancelled, _) => r.cancelled = 1,
+        }
+        r
+    }
+}
+
+/// A claimed job's hold on one of the engine's permits, counted in
+/// `telemetry::JOBS_IN_FLIGHT` from the claim until it is released (also when the
+/// task is aborted at the end of the shutdown grace).
+struct Held {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Held {
+    fn new(permit: OwnedSemaphorePermit) -> Self {
+        record::in_flight(1);
+        Held { _permit: permit }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        record::in_flight(-1);
+    }
 }
 
 /// How one held job ended, from the executor's side.
@@ -352,6 +416,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             return Ok(());
         }
         report.rescued += rescued.len();
+        record::rescued(rescued.len());
         for job in &rescued {
             tracing::info!(job_id = %job.id, attempt = job.attempt, "lease expired; job rescued");
         }
@@ -419,6 +484,13 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             let Some(permit) = permits.split(1) else {
                 break;
             };
+            let permit = Held::new(permit);
+            if let Some(claimed_at) = job.started_at {
+                record::lateness(
+                    job.operation,
+                    (claimed_at - job.run_at).to_std().unwrap_or_default(),
+                );
+            }
             let engine = self.clone();
             tasks.spawn(async move { engine.hold(job, permit).await });
         }
@@ -430,7 +502,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     ///
     /// The renewal stops before the final write, so a renewal can never race the
     /// job's own completion and mistake it for a lost lease.
-    async fn hold(&self, job: Job, permit: OwnedSemaphorePermit) -> ExecuteReport {
+    async fn hold(&self, job: Job, permit: Held) -> ExecuteReport {
         let span = tracing::debug_span!("job", job_id = %job.id, workspace_id = %job.workspace_id,
             operation = %job.operation, attempt = job.attempt);
         let held = async {
@@ -449,6 +521,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         match held.instrument(span).await {
             Outcome::Done(report) => report,
             Outcome::LeaseLost => {
+                record::job_outcome(job.operation, "lease_lost", 1);
                 tracing::warn!(job_id = %job.id, "lease lost to another executor; job dropped");
                 ExecuteReport {
                     lease_lost: 1,
@@ -505,12 +578,12 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             Verdict::AlreadyDone(reason) => Decision::Complete {
                 error: None,
                 line: LogLine::info(reason),
-                count: |r| r.already_done += 1,
+                tally: Tally::AlreadyDone,
             },
             Verdict::Missed(reason) => Decision::Complete {
                 error: None,
                 line: LogLine::warn(reason),
-                count: |r| r.missed += 1,
+                tally: Tally::Missed,
             },
             Verdict::Defer { reason, until } => {
                 let soon = add(now, self.inner.config.transition_retry);
@@ -518,7 +591,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     run_at: until.map_or(soon, |u| u.max(soon)),
                     error: None,
                     line: LogLine::info(reason),
-                    count: |r| r.deferred += 1,
+                    tally: Tally::Deferred,
                 }
             }
             Verdict::Act => self.act(job).await,
@@ -533,7 +606,18 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             Operation::Start => workspaces.start(job.workspace_id),
             Operation::Stop => workspaces.stop(job.workspace_id),
         };
-        match call_adapter(self, call, op.as_str()).await {
+        self.emit_job(job, || EventKind::Started {
+            attempt: job.attempt,
+        });
+        let clock = &self.inner.clock;
+        let called = clock.now();
+        let result = call_adapter(self, call, op.as_str()).await;
+        record::action(
+            op,
+            result.is_ok(),
+            (clock.now() - called).to_std().unwrap_or_default(),
+        );
+        match result {
             // The call's line carries the deadline (a start lead makes them differ)
             // and who acted; it is written with the completion, in the same batch.
             Ok(()) => Decision::Complete {
@@ -548,10 +632,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     job.attempt,
                     self.inner.executor_id
                 )),
-                count: match op {
-                    Operation::Start => |r| r.started += 1,
-                    Operation::Stop => |r| r.stopped += 1,
-                },
+                tally: Tally::Acted,
             },
             Err(WorkspaceError::NotFound(_)) => Decision::Cancel {
                 reason: format!("cancelled: {op} found the workspace gone"),
@@ -565,14 +646,13 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     fn failed_attempt(&self, job: &Job, error: String) -> Decision {
         let failures = job.failed_attempts.saturating_add(1);
         let retry = &self.inner.config.retry;
-        tracing::info!(error, failures, "attempt failed");
         if failures >= retry.max_attempts {
             return Decision::Complete {
                 line: LogLine::error(format!(
                     "{error}; giving up after {failures} failed attempts"
                 )),
                 error: Some(error),
-                count: |r| r.failed += 1,
+                tally: Tally::Failed,
             };
         }
         let run_at = add(self.inner.clock.now(), retry.backoff(job.id, failures));
@@ -584,16 +664,28 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             )),
             run_at,
             error: Some(error),
-            count: |r| r.retried += 1,
+            tally: Tally::Retried,
         }
     }
 
     /// Step 6 and the end of the claim: the one fenced write that records the outcome.
+    /// Once it is made, the outcome is counted, traced and told to subscribers.
     async fn finish(&self, job: &Job, decision: Decision) -> Outcome {
         let store = &self.inner.store;
         let now = self.inner.clock.now();
-        let (result, count): (Result<(), StoreError>, fn(&mut ExecuteReport)) = match decision {
-            Decision::Complete { error, line, count } => {
+        let (result, tally, event) = match decision {
+            Decision::Complete { error, line, tally } => {
+                let event = match &error {
+                    Some(error) => EventKind::Failed {
+                        attempt: job.attempt,
+                        error: error.clone(),
+                        retry_at: None,
+                    },
+                    None => EventKind::Completed {
+                        acted: tally == Tally::Acted,
+                        message: line.output().to_owned(),
+                    },
+                };
                 let params = JobCompleteParams {
                     id: job.id,
                     attempt: job.attempt,
@@ -601,14 +693,22 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     error,
                     logs: self.line(line).into_iter().collect(),
                 };
-                (self.complete_batched(params).await, count)
+                (self.complete_batched(params).await, tally, Some(event))
             }
             Decision::Retry {
                 run_at,
                 error,
                 line,
-                count,
+                tally,
             } => {
+                let event = error.as_ref().map(|error| EventKind::Failed {
+                    attempt: job.attempt,
+                    error: error.clone(),
+                    retry_at: Some(run_at),
+                });
+                if event.is_none() {
+                    tracing::info!(reason = %line.output(), "job skipped");
+                }
                 let params = JobRetryParams {
                     id: job.id,
                     attempt: job.attempt,
@@ -617,14 +717,14 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     error,
                     logs: self.line(line).into_iter().collect(),
                 };
-                (store.job_retry(params).await.map(drop), count)
+                (store.job_retry(params).await.map(drop), tally, event)
             }
             Decision::Cancel { reason, reconcile } => {
                 let params = JobCancelParams {
                     jobs: vec![JobCancel {
                         id: job.id,
                         attempt: Some(job.attempt),
-                        log: self.line(LogLine::info(reason)),
+                        log: self.line(LogLine::info(reason.clone())),
                     }],
                     now,
                 };
@@ -643,18 +743,39 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                         tracing::warn!(%error, "reconciling a moved workspace failed; the next pass will");
                     }
                 }
-                (cancelled, |r| r.cancelled += 1)
+                let event = EventKind::Cancelled { reason };
+                (cancelled, Tally::Cancelled, Some(event))
             }
             Decision::LeaseLost => return Outcome::LeaseLost,
         };
         match result {
             Ok(()) => {
-                let mut report = ExecuteReport::default();
-                count(&mut report);
-                Outcome::Done(report)
+                record::job_outcome(job.operation, tally.label(), 1);
+                match &event {
+                    Some(EventKind::Completed { message, .. }) => {
+                        tracing::info!(outcome = tally.label(), %message, "job completed");
+                    }
+                    Some(EventKind::Failed {
+                        error,
+                        retry_at: Some(retry_at),
+                        ..
+                    }) => tracing::warn!(%error, %retry_at, "attempt failed"),
+                    Some(EventKind::Failed { error, .. }) => {
+                        tracing::warn!(%error, "attempt failed; failed for good");
+                    }
+                    Some(EventKind::Cancelled { reason }) => {
+                        tracing::info!(%reason, "job cancelled");
+                    }
+                    _ => {}
+                }
+                if let Some(event) = event {
+                    self.emit_job(job, || event);
+                }
+                Outcome::Done(tally.report(job.operation))
             }
             Err(StoreError::LeaseLost { .. }) => Outcome::LeaseLost,
             Err(error) => {
+                record::job_outcome(job.operation, "error", 1);
                 tracing::warn!(%error, "store write failed; the job is left to lease expiry");
                 Outcome::Done(ExecuteReport {
                     errors: 1,

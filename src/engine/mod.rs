@@ -10,7 +10,10 @@
 //! and [`executor::verdict`] (what a claimed job should do).
 
 mod completions;
+mod events;
 pub mod executor;
+mod reminders;
+mod retention;
 pub mod scheduler;
 
 use std::sync::Arc;
@@ -25,6 +28,7 @@ use crate::job::{ExecutorId, LogLine};
 use crate::store::JobStore;
 use crate::workspace::Workspaces;
 
+pub use events::{Event, EventKind, Events};
 pub use executor::ExecuteReport;
 pub use scheduler::ReconcileReport;
 
@@ -80,6 +84,10 @@ struct Inner<S, C, W> {
     freed: Notify,
     /// Completions waiting to be written in a batch.
     completions: completions::Completions,
+    /// Where [`LifecycleEngine::subscribe`]rs listen.
+    events: tokio::sync::broadcast::Sender<events::Event>,
+    /// Auto-stop reminders yet to send.
+    reminders: reminders::Reminders,
 }
 
 impl<S: JobStore, C: Clock, W: Workspaces> Clone for LifecycleEngine<S, C, W> {
@@ -101,6 +109,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         Ok(LifecycleEngine {
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(config.max_concurrent_actions)),
+                events: events::channel(config.event_buffer),
                 store,
                 clock,
                 workspaces,
@@ -109,6 +118,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 wake: Notify::new(),
                 freed: Notify::new(),
                 completions: completions::Completions::default(),
+                reminders: reminders::Reminders::default(),
             }),
         })
     }
@@ -148,11 +158,17 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// abandons the rest to lease expiry (another engine takes them over). Store and
     /// adapter errors are logged and retried; they never end the loop.
     ///
+    /// Beside them it prunes finished jobs ([`prune`](Self::prune), with
+    /// `Config::retention`) and sends auto-stop reminders (with
+    /// `Config::stop_reminder`).
+    ///
     /// Returns what the loops did in total.
     pub async fn run(&self, shutdown: CancellationToken) -> RunReport {
-        let (reconcile, execute) = tokio::join!(
+        let (reconcile, execute, (), ()) = tokio::join!(
             self.scheduler_loop(&shutdown),
-            self.executor_loop(&shutdown)
+            self.executor_loop(&shutdown),
+            self.retention_loop(&shutdown),
+            self.reminder_loop(&shutdown),
         );
         RunReport { reconcile, execute }
     }

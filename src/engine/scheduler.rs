@@ -5,11 +5,13 @@
 //! each page's id range in one store round trip, and applies the plan in at most three
 //! batched writes per page (insert, reschedule, cancel).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
+use super::events::EventKind;
 use super::executor::call_adapter;
 use super::LifecycleEngine;
 use crate::clock::{add, Clock};
@@ -22,6 +24,7 @@ use crate::store::{
     JobCancel, JobCancelParams, JobInsertParams, JobReschedule, JobRescheduleParams, JobStore,
     NewJob, Rescheduled, WorkspaceRange,
 };
+use crate::telemetry::record;
 use crate::workspace::{Readiness, Workspace, WorkspaceId, Workspaces};
 
 /// One change the reconcile rule asks for.
@@ -186,6 +189,9 @@ pub struct ReconcileReport {
     pub cancelled: usize,
     /// Workspace times refused as out of range ([`Change::Refuse`]).
     pub refused: usize,
+    /// Workspace times older than `Config::retention` (less `start_lead` for a start),
+    /// left unscheduled: their occurrence may have been acted on and its job pruned.
+    pub stale: usize,
 }
 
 impl ReconcileReport {
@@ -197,6 +203,27 @@ impl ReconcileReport {
         self.rescheduled += other.rescheduled;
         self.cancelled += other.cancelled;
         self.refused += other.refused;
+        self.stale += other.stale;
+    }
+}
+
+/// The changes planned for one page, with the open jobs they touch (for events).
+#[derive(Default)]
+struct Planned {
+    changes: Vec<Change>,
+    jobs: HashMap<JobId, Job>,
+}
+
+impl Planned {
+    fn add(&mut self, changes: Vec<Change>, open: &[Job]) {
+        for change in &changes {
+            if let Change::Reschedule { job, .. } | Change::Cancel { job, .. } = change {
+                if let Some(found) = open.iter().find(|j| j.id == *job) {
+                    self.jobs.insert(*job, found.clone());
+                }
+            }
+        }
+        self.changes.extend(changes);
     }
 }
 
@@ -210,6 +237,31 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// applied; the next pass picks up from scratch). A page out of id order gives
     /// [`WorkspaceError::UnorderedPage`] before anything of it is applied.
     pub async fn reconcile_all(&self) -> Result<ReconcileReport, Error> {
+        let span = tracing::debug_span!("reconcile_pass");
+        let started = self.inner.clock.now();
+        let mut open_jobs = 0;
+        let result = self
+            .reconcile_pages(&mut open_jobs)
+            .instrument(span.clone())
+            .await;
+        let _entered = span.enter();
+        match &result {
+            Ok(report) => {
+                let took = (self.inner.clock.now() - started)
+                    .to_std()
+                    .unwrap_or_default();
+                record::reconcile(took);
+                record::open_jobs((open_jobs + report.created).saturating_sub(report.cancelled));
+                tracing::debug!(?report, ?took, "reconcile pass done");
+            }
+            Err(error) => tracing::debug!(%error, "reconcile pass failed"),
+        }
+        result
+    }
+
+    /// The pages of [`reconcile_all`](Self::reconcile_all); counts the open jobs it
+    /// listed in `open_jobs`.
+    async fn reconcile_pages(&self, open_jobs: &mut usize) -> Result<ReconcileReport, Error> {
         let mut report = ReconcileReport::default();
         let limit = self.inner.config.page_size;
         let mut after: Option<WorkspaceId> = None;
@@ -235,14 +287,16 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 .store
                 .job_list_open(WorkspaceRange::Page { after, through })
                 .await?;
+            *open_jobs += open.len();
+            self.note_reminders(&open);
             let mut by_workspace: BTreeMap<WorkspaceId, Vec<Job>> = BTreeMap::new();
             for job in open {
                 by_workspace.entry(job.workspace_id).or_default().push(job);
             }
-            let mut changes = Vec::new();
+            let mut planned = Planned::default();
             for ws in &page {
                 let jobs = by_workspace.remove(&ws.id).unwrap_or_default();
-                changes.extend(plan(Some(ws), &jobs));
+                planned.add(plan(Some(ws), &jobs), &jobs);
             }
             // Jobs in this id range whose workspace the page did not list: confirm
             // each is really gone before rule 6 cancels its jobs, so a listing that
@@ -251,15 +305,14 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 let ws = call_adapter(self, || self.inner.workspaces.get(id), "get")
                     .await?
                     .map(Workspace::at_store_precision);
-                changes.extend(plan(ws.as_ref(), &jobs));
+                planned.add(plan(ws.as_ref(), &jobs), &jobs);
             }
-            self.apply(changes, &mut report).await?;
+            self.apply(planned, &mut report).await?;
             match through {
                 Some(last) => after = Some(last),
                 None => break,
             }
         }
-        tracing::debug!(?report, "reconcile pass done");
         Ok(report)
     }
 
@@ -282,7 +335,10 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             workspaces: usize::from(ws.is_some()),
             ..ReconcileReport::default()
         };
-        self.apply(plan(ws.as_ref(), &open), &mut report).await?;
+        self.note_reminders(&open);
+        let mut planned = Planned::default();
+        planned.add(plan(ws.as_ref(), &open), &open);
+        self.apply(planned, &mut report).await?;
         Ok(report)
     }
 
@@ -292,13 +348,32 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         (!lead.is_zero()).then(|| crate::clock::sub(deadline, lead).max(EARLIEST_DEADLINE))
     }
 
-    async fn apply(&self, changes: Vec<Change>, report: &mut ReconcileReport) -> Result<(), Error> {
+    async fn apply(&self, planned: Planned, report: &mut ReconcileReport) -> Result<(), Error> {
+        let Planned { changes, jobs } = planned;
         let now = self.inner.clock.now();
+        let config = &self.inner.config;
+        let stale = |operation, deadline| {
+            config
+                .schedule_horizon(operation, now)
+                .is_some_and(|horizon| deadline < horizon)
+        };
         let mut inserts = Vec::new();
         let mut moves = Vec::new();
-        let mut cancels = Vec::new();
+        let mut cancels: Vec<(JobId, String)> = Vec::new();
+        let (mut stale_n, mut refused_n, mut created_n, mut moved_n, mut cancelled_n) =
+            (0, 0, 0, 0, 0);
         for change in changes {
             match change {
+                Change::Create {
+                    workspace_id,
+                    operation,
+                    deadline,
+                    ..
+                } if stale(operation, deadline) => {
+                    tracing::debug!(%workspace_id, %operation, %deadline,
+                        "not scheduled: older than the retention period");
+                    stale_n += 1;
+                }
                 Change::Create {
                     workspace_id,
                     operation,
@@ -315,6 +390,21 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     job,
                     operation,
                     deadline,
+                    ..
+                } if stale(operation, deadline) => {
+                    stale_n += 1;
+                    cancels.push((
+                        job,
+                        format!(
+                            "cancelled: the workspace's new auto-{operation} time {} is older than the retention period",
+                            deadline.to_rfc3339()
+                        ),
+                    ));
+                }
+                Change::Reschedule {
+                    job,
+                    operation,
+                    deadline,
                     reason,
                 } => moves.push(JobReschedule {
                     id: job,
@@ -322,18 +412,14 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     run_at: self.lead_run_at(operation, deadline),
                     log: self.line(LogLine::info(reason)),
                 }),
-                Change::Cancel { job, reason } => cancels.push(JobCancel {
-                    id: job,
-                    attempt: None,
-                    log: self.line(LogLine::info(reason)),
-                }),
+                Change::Cancel { job, reason } => cancels.push((job, reason)),
                 Change::Refuse {
                     workspace_id,
                     operation,
                     reason,
                 } => {
                     tracing::warn!(%workspace_id, %operation, %reason, "workspace time refused");
-                    report.refused += 1;
+                    refused_n += 1;
                 }
             }
         }
@@ -346,43 +432,89 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             for job in &created {
                 tracing::debug!(job_id = %job.id, workspace_id = %job.workspace_id,
                     operation = %job.operation, deadline = %job.deadline, "job created");
+                self.emit_job(job, || EventKind::Scheduled);
             }
-            report.created += created.len();
+            self.note_reminders(&created);
+            created_n = created.len();
             woke |= !created.is_empty();
         }
         if !moves.is_empty() {
-            let targets: BTreeMap<JobId, DateTime<Utc>> =
-                moves.iter().map(|m| (m.id, m.deadline)).collect();
+            let targets: BTreeMap<JobId, (DateTime<Utc>, Option<DateTime<Utc>>)> = moves
+                .iter()
+                .map(|m| (m.id, (m.deadline, m.run_at)))
+                .collect();
             let results = store
                 .job_reschedule(JobRescheduleParams { jobs: moves, now })
                 .await?;
+            let mut moved = Vec::new();
             for (id, outcome) in results {
+                let target = targets.get(&id).copied();
                 match outcome {
                     Rescheduled::Moved => {
-                        tracing::debug!(job_id = %id, "job rescheduled");
-                        report.rescheduled += 1;
+                        tracing::debug!(job_id = %id, deadline = ?target.map(|t| t.0), "job rescheduled");
+                        moved_n += 1;
                         woke = true;
+                        if let (Some(job), Some((deadline, run_at))) = (jobs.get(&id), target) {
+                            let job = Job {
+                                deadline,
+                                run_at: run_at.unwrap_or(deadline),
+                                ..job.clone()
+                            };
+                            let from = jobs.get(&id).map_or(deadline, |j| j.deadline);
+                            self.emit_job(&job, || EventKind::Rescheduled { from });
+                            moved.push(job);
+                        }
                     }
-                    Rescheduled::OccurrenceTaken => cancels.push(JobCancel {
+                    Rescheduled::OccurrenceTaken => cancels.push((
                         id,
-                        attempt: None,
-                        log: self.line(LogLine::info(format!(
+                        format!(
                             "cancelled: the workspace's new time {} was already acted on by another job",
-                            targets.get(&id).map(|t| t.to_rfc3339()).unwrap_or_default()
-                        ))),
-                    }),
+                            target.map(|t| t.0.to_rfc3339()).unwrap_or_default()
+                        ),
+                    )),
                     Rescheduled::NotPending => {}
                 }
             }
+            self.note_reminders(&moved);
         }
         if !cancels.is_empty() {
-            let cancelled = store
-                .job_cancel(JobCancelParams { jobs: cancels, now })
-                .await?;
+            let params = JobCancelParams {
+                jobs: cancels
+                    .iter()
+                    .map(|(id, reason)| JobCancel {
+                        id: *id,
+                        attempt: None,
+                        log: self.line(LogLine::info(reason.clone())),
+                    })
+                    .collect(),
+                now,
+            };
+            let cancelled = store.job_cancel(params).await?;
+            let reasons: BTreeMap<JobId, String> = cancels.into_iter().collect();
             for id in &cancelled {
-                tracing::debug!(job_id = %id, "job cancelled by the scheduler");
+                let reason = reasons.get(id).map_or("", String::as_str);
+                tracing::debug!(job_id = %id, reason, "job cancelled");
+                if let Some(job) = jobs.get(id) {
+                    self.emit_job(job, || EventKind::Cancelled {
+                        reason: reason.to_owned(),
+                    });
+                }
             }
-            report.cancelled += cancelled.len();
+            cancelled_n = cancelled.len();
+        }
+        report.created += created_n;
+        report.rescheduled += moved_n;
+        report.cancelled += cancelled_n;
+        report.refused += refused_n;
+        report.stale += stale_n;
+        for (change, n) in [
+            ("created", created_n),
+            ("rescheduled", moved_n),
+            ("cancelled", cancelled_n),
+            ("refused", refused_n),
+            ("stale", stale_n),
+        ] {
+            record::scheduler_change(change, n);
         }
         if woke {
             self.inner.wake.notify_one();

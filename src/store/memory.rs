@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use super::{
     check_times, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams,
-    JobListParams, JobLogInsertParams, JobRenewLeaseParams, JobRescheduleParams, JobRetryParams,
-    JobStore, Rescheduled, WorkspaceRange,
+    JobListParams, JobLogInsertParams, JobPruneParams, JobRenewLeaseParams, JobRescheduleParams,
+    JobRetryParams, JobStats, JobStatsParams, JobStore, Rescheduled, WorkspaceRange,
 };
 use crate::clock::add;
 use crate::config::splitmix64;
@@ -60,6 +60,9 @@ struct State {
     running: BTreeSet<(DateTime<Utc>, JobId)>,
     /// The running job of each workspace: claims skip these workspaces.
     running_by_workspace: HashMap<WorkspaceId, JobId>,
+    /// Finished jobs by (completed or cancelled time, id): what a prune takes, oldest
+    /// first.
+    finished: BTreeSet<(DateTime<Utc>, JobId)>,
     seed: u64,
     next_id: u64,
 }
@@ -93,6 +96,9 @@ impl State {
             }
             JobState::Cancelled => {}
         }
+        if let Some(at) = job.finished_at() {
+            self.finished.remove(&(at, job.id));
+        }
     }
 
     fn index(&mut self, job: &Job) {
@@ -113,6 +119,9 @@ impl State {
                 self.done.insert(job.occurrence());
             }
             JobState::Cancelled => {}
+        }
+        if let Some(at) = job.finished_at() {
+            self.finished.insert((at, job.id));
         }
     }
 
@@ -517,6 +526,60 @@ impl JobStore for InMemoryStore {
 
     async fn job_log_list(&self, id: JobId) -> Result<Vec<JobLog>, StoreError> {
         Ok(self.state.lock().logs.get(&id).cloned().unwrap_or_default())
+    }
+
+    async fn job_prune(&self, params: JobPruneParams) -> Result<usize, StoreError> {
+        let mut state = self.state.lock();
+        // Every key before (finished_before, the smallest id) finished strictly before.
+        let doomed: Vec<JobId> = state
+            .finished
+            .range(..(params.finished_before, JobId(Uuid::nil())))
+            .take(params.limit)
+            .map(|&(_, id)| id)
+            .collect();
+        for id in &doomed {
+            if let Some(job) = state.jobs.remove(id) {
+                state.unindex(&job);
+            }
+            state.logs.remove(id);
+        }
+        Ok(doomed.len())
+    }
+
+    async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats, StoreError> {
+        let state = self.state.lock();
+        let mut stats = JobStats {
+            pending: state.pending.len() as u64,
+            running: state.running.len() as u64,
+            expired_leases: state
+                .running
+                .range(..=(params.now, JobId(Uuid::max())))
+                .count() as u64,
+            next_due: state
+                .pending
+                .iter()
+                .take(params.next)
+                .filter_map(|(_, id)| state.jobs.get(id).cloned())
+                .collect(),
+            oldest_running: state
+                .running
+                .iter()
+                .filter_map(|(_, id)| state.jobs.get(id))
+                .min_by_key(|job| (job.started_at, job.id))
+                .cloned(),
+            ..JobStats::default()
+        };
+        for (_, id) in &state.finished {
+            match state.jobs.get(id) {
+                Some(job) if job.state() == JobState::Completed => {
+                    stats.completed += 1;
+                    stats.failed += u64::from(job.error.is_some());
+                }
+                Some(_) => stats.cancelled += 1,
+                None => {}
+            }
+        }
+        Ok(stats)
     }
 
     fn job_changes(&self) -> Option<watch::Receiver<u64>> {

@@ -278,6 +278,50 @@ pub struct JobListParams {
     pub limit: Option<usize>,
 }
 
+/// Parameters of [`JobStore::job_prune`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobPruneParams {
+    /// Finished jobs (completed or cancelled) whose `completed_at` or `cancelled_at` is
+    /// before this are deleted, with their log lines.
+    pub finished_before: DateTime<Utc>,
+    /// The most jobs one call deletes: a bounded batch, so no lock is held long. Call
+    /// again while a call deletes `limit` jobs.
+    pub limit: usize,
+}
+
+/// Parameters of [`JobStore::job_stats`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobStatsParams {
+    /// The engine's (or operator's) now: leases that expired at or before it count as
+    /// expired.
+    pub now: DateTime<Utc>,
+    /// How many of the next pending jobs to return.
+    pub next: usize,
+}
+
+/// What [`JobStore::job_stats`] reports: the job table at a glance, for operators.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobStats {
+    /// Pending jobs.
+    pub pending: u64,
+    /// Running jobs.
+    pub running: u64,
+    /// Completed jobs, failed ones included.
+    pub completed: u64,
+    /// Completed jobs that failed for good (`error` set): a subset of `completed`.
+    pub failed: u64,
+    /// Cancelled jobs.
+    pub cancelled: u64,
+    /// Running jobs whose lease expired at or before `now`: their executor is gone or
+    /// stalled, and the next rescue takes them back.
+    pub expired_leases: u64,
+    /// Up to `next` pending jobs, earliest `run_at` first.
+    pub next_due: Vec<Job>,
+    /// The running job claimed longest ago (earliest `started_at`), if any.
+    pub oldest_running: Option<Job>,
+}
+
 /// The job table.
 ///
 /// # Contract
@@ -399,6 +443,20 @@ pub trait JobStore: Send + Sync + 'static {
     /// A job's log lines, oldest first.
     async fn job_log_list(&self, id: JobId) -> Result<Vec<JobLog>, StoreError>;
 
+    /// Deletes up to `params.limit` finished jobs (completed or cancelled) that
+    /// finished before `params.finished_before`, oldest first, with their log lines.
+    /// Open jobs are never deleted. Rows another caller is deleting are skipped, so
+    /// replicas pruning at once do not wait for each other. Returns how many jobs were
+    /// deleted.
+    ///
+    /// A pruned completed job no longer guards its occurrence against a second action
+    /// (the "one completion per occurrence" rule); the engine therefore never schedules
+    /// an occurrence older than its retention period (`Config::retention`).
+    async fn job_prune(&self, params: JobPruneParams) -> Result<usize, StoreError>;
+
+    /// Counts by state, the next due jobs and the oldest running one.
+    async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats, StoreError>;
+
     /// A counter that moves whenever a job may have become claimable sooner (inserted,
     /// moved, released, rescued, or its workspace freed), seen by every engine sharing
     /// the store. `None` if the store cannot tell; engines then rely on their own
@@ -468,6 +526,12 @@ impl<S: JobStore + ?Sized> JobStore for Arc<S> {
     }
     async fn job_log_list(&self, id: JobId) -> Result<Vec<JobLog>, StoreError> {
         (**self).job_log_list(id).await
+    }
+    async fn job_prune(&self, params: JobPruneParams) -> Result<usize, StoreError> {
+        (**self).job_prune(params).await
+    }
+    async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats, StoreError> {
+        (**self).job_stats(params).await
     }
     fn job_changes(&self) -> Option<watch::Receiver<u64>> {
         (**self).job_changes()

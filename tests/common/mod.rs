@@ -4,8 +4,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use workspace_lifecycle::{Clock, FakeClock, WorkspaceId};
+use workspace_lifecycle::{
+    Clock, FakeClock, JobStore, LifecycleEngine, RunReport, Workspace, WorkspaceId, WorkspaceState,
+    Workspaces,
+};
 
 pub fn t0() -> DateTime<Utc> {
     "2026-01-05T08:00:00Z".parse().unwrap()
@@ -13,6 +18,34 @@ pub fn t0() -> DateTime<Utc> {
 
 pub fn ws(n: u128) -> WorkspaceId {
     WorkspaceId(Uuid::from_u128(n))
+}
+
+/// A running workspace with an auto-stop time.
+pub fn running_until(n: u128, stop: DateTime<Utc>) -> Workspace {
+    Workspace {
+        auto_stop_at: Some(stop),
+        ..Workspace::new(ws(n), WorkspaceState::Running)
+    }
+}
+
+/// A stopped workspace with an auto-start time.
+pub fn stopped_until(n: u128, start: DateTime<Utc>) -> Workspace {
+    Workspace {
+        auto_start_at: Some(start),
+        ..Workspace::new(ws(n), WorkspaceState::Stopped)
+    }
+}
+
+/// The engine's run loop in the background, with the token that stops it.
+pub fn spawn_run<S: JobStore, C: Clock, W: Workspaces>(
+    engine: &LifecycleEngine<S, C, W>,
+) -> (CancellationToken, JoinHandle<RunReport>) {
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn({
+        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        async move { engine.run(shutdown).await }
+    });
+    (shutdown, run)
 }
 
 pub fn rt() -> tokio::runtime::Runtime {
@@ -139,6 +172,8 @@ counted! {
     job_get(id: workspace_lifecycle::JobId) -> Option<workspace_lifecycle::Job>;
     job_list(p: workspace_lifecycle::JobListParams) -> Vec<workspace_lifecycle::Job>;
     job_log_list(id: workspace_lifecycle::JobId) -> Vec<workspace_lifecycle::JobLog>;
+    job_prune(p: workspace_lifecycle::JobPruneParams) -> usize;
+    job_stats(p: workspace_lifecycle::JobStatsParams) -> workspace_lifecycle::JobStats;
 }
 
 /// Like [`settle`], for stores with real I/O: also waits until no store call has been

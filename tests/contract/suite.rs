@@ -8,9 +8,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 use workspace_lifecycle::{
     ExecutorId, Job, JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams,
-    JobInsertParams, JobListParams, JobLogInsertParams, JobRenewLeaseParams, JobReschedule,
-    JobRescheduleParams, JobRetryParams, JobState, JobStore, LogLevel, LogLine, NewJob, NewJobLog,
-    Operation, Rescheduled, StoreError, WorkspaceId, WorkspaceRange,
+    JobInsertParams, JobListParams, JobLogInsertParams, JobPruneParams, JobRenewLeaseParams,
+    JobReschedule, JobRescheduleParams, JobRetryParams, JobState, JobStatsParams, JobStore,
+    LogLevel, LogLine, NewJob, NewJobLog, Operation, Rescheduled, StoreError, WorkspaceId,
+    WorkspaceRange,
 };
 
 /// Every check's name, for the per-store test generators.
@@ -44,6 +45,8 @@ macro_rules! for_each_check {
             get_and_logs_of_unknown_job_are_empty,
             insert_refuses_times_outside_the_supported_range,
             complete_batch_fences_each_job_by_its_attempt,
+            prune_deletes_old_finished_jobs_in_batches_and_keeps_open_ones,
+            stats_count_states_and_show_next_and_oldest_running,
         );
     };
 }
@@ -909,4 +912,155 @@ pub async fn complete_batch_fences_each_job_by_its_attempt<S: JobStore>(store: S
         .await
         .unwrap()
         .is_empty());
+}
+
+pub async fn prune_deletes_old_finished_jobs_in_batches_and_keeps_open_ones<S: JobStore>(store: S) {
+    // Workspaces 1-3 completed at 1, 2 and 3 minutes; 4 cancelled at 4; 5 running;
+    // 6 pending; 7 completed at 30 (recent).
+    let jobs = insert(
+        &store,
+        [1, 2, 3, 4, 5, 7]
+            .map(|n| new_job(n, Operation::Stop, at(0)))
+            .to_vec(),
+    )
+    .await;
+    insert_one(&store, 6, Operation::Stop, at(600)).await;
+    assert_eq!(claim(&store, at(0), 10).await.len(), 6);
+    for (i, minute) in [(0, 1), (1, 2), (2, 3), (5, 30)] {
+        store
+            .job_complete(complete(&jobs[i], 1, at(minute), None))
+            .await
+            .unwrap();
+    }
+    let cancel = JobCancel {
+        id: jobs[3].id,
+        attempt: Some(1),
+        log: None,
+    };
+    store
+        .job_cancel(JobCancelParams {
+            jobs: vec![cancel],
+            now: at(4),
+        })
+        .await
+        .unwrap();
+    let prune = |limit| JobPruneParams {
+        finished_before: at(10),
+        limit,
+    };
+    // Oldest first, at most `limit` per call.
+    assert_eq!(store.job_prune(prune(2)).await.unwrap(), 2);
+    assert_eq!(store.job_get(jobs[0].id).await.unwrap(), None);
+    assert_eq!(store.job_get(jobs[1].id).await.unwrap(), None);
+    assert!(store.job_log_list(jobs[0].id).await.unwrap().is_empty());
+    assert!(store.job_get(jobs[2].id).await.unwrap().is_some());
+    assert_eq!(store.job_prune(prune(10)).await.unwrap(), 2, "3 and 4");
+    assert_eq!(store.job_prune(prune(10)).await.unwrap(), 0);
+    // Open jobs and the recent completion stay, with their logs.
+    for job in [&jobs[4], &jobs[5]] {
+        assert!(store.job_get(job.id).await.unwrap().is_some());
+        assert!(!store.job_log_list(job.id).await.unwrap().is_empty());
+    }
+    assert_eq!(
+        store
+            .job_list(JobListParams::default())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    // A pruned completion no longer guards its occurrence: the store lets it be
+    // scheduled again (which is why the engine never schedules one this old).
+    assert_eq!(
+        insert(&store, vec![new_job(1, Operation::Stop, at(0))])
+            .await
+            .len(),
+        1
+    );
+    // The boundary is strict: a job finished exactly at the cutoff stays.
+    let exact = JobPruneParams {
+        finished_before: at(30),
+        limit: 10,
+    };
+    assert_eq!(store.job_prune(exact).await.unwrap(), 0);
+}
+
+pub async fn stats_count_states_and_show_next_and_oldest_running<S: JobStore>(store: S) {
+    let empty = store
+        .job_stats(JobStatsParams { now: t0(), next: 5 })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            empty.pending,
+            empty.running,
+            empty.completed,
+            empty.cancelled
+        ),
+        (0, 0, 0, 0)
+    );
+    assert!(empty.next_due.is_empty() && empty.oldest_running.is_none());
+    // Claimed at 0: workspaces 1-4. Completed: 1, and 2 with an error. Cancelled: 3.
+    // Running: 4 (claimed at 0) and 5 (claimed at 2). Pending: 6, 7, 8.
+    let early = insert(
+        &store,
+        [1, 2, 3, 4]
+            .map(|n| new_job(n, Operation::Start, at(0)))
+            .to_vec(),
+    )
+    .await;
+    assert_eq!(claim(&store, at(0), 10).await.len(), 4);
+    let five = insert_one(&store, 5, Operation::Start, at(2)).await;
+    assert_eq!(claim(&store, at(2), 10).await.len(), 1);
+    for (w, d) in [(6, 30), (7, 10), (8, 20)] {
+        insert_one(&store, w, Operation::Stop, at(d)).await;
+    }
+    store
+        .job_complete(complete(&early[0], 1, at(1), None))
+        .await
+        .unwrap();
+    store
+        .job_complete(complete(&early[1], 1, at(1), Some("quota")))
+        .await
+        .unwrap();
+    let cancel = JobCancel {
+        id: early[2].id,
+        attempt: Some(1),
+        log: None,
+    };
+    store
+        .job_cancel(JobCancelParams {
+            jobs: vec![cancel],
+            now: at(1),
+        })
+        .await
+        .unwrap();
+    // At 1:30 the lease of 4 (claimed at 0, 60 s) has expired; 5's has not.
+    let stats = store
+        .job_stats(JobStatsParams {
+            now: at(1) + TimeDelta::seconds(30),
+            next: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            stats.pending,
+            stats.running,
+            stats.completed,
+            stats.failed,
+            stats.cancelled,
+            stats.expired_leases
+        ),
+        (3, 2, 2, 1, 1, 1)
+    );
+    let next: Vec<_> = stats
+        .next_due
+        .iter()
+        .map(|j| (j.workspace_id, j.run_at))
+        .collect();
+    assert_eq!(next, [(ws(7), at(10)), (ws(8), at(20))]);
+    let oldest = stats.oldest_running.expect("two jobs run");
+    assert_eq!((oldest.id, oldest.started_at), (early[3].id, Some(at(0))));
+    assert_ne!(oldest.id, five.id);
 }

@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "finished jobs no longer notify",
         include_str!("../../../migrations/0002_finished_jobs_do_not_notify.sql"),
     ),
+    (
+        3,
+        "finished jobs indexed by when they finished, for pruning",
+        include_str!("../../../migrations/0003_finished_index.sql"),
+    ),
 ];
 
 pub(super) async fn run(pool: &PgPool, schema: &str) -> Result<(), StoreError> {

@@ -42,8 +42,8 @@ use uuid::Uuid;
 use super::{check_times, JobRow};
 use super::{
     JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams, JobListParams,
-    JobLogInsertParams, JobRenewLeaseParams, JobRescheduleParams, JobRetryParams, JobStore,
-    Rescheduled, WorkspaceRange,
+    JobLogInsertParams, JobPruneParams, JobRenewLeaseParams, JobRescheduleParams, JobRetryParams,
+    JobStats, JobStatsParams, JobStore, Rescheduled, WorkspaceRange,
 };
 use crate::clock::add;
 use crate::error::StoreError;
@@ -105,6 +105,10 @@ struct Statements {
     list: Arc<str>,
     log_list: Arc<str>,
     set_aside: Arc<str>,
+    prune: Arc<str>,
+    stats_counts: Arc<str>,
+    stats_next_due: Arc<str>,
+    stats_oldest_running: Arc<str>,
 }
 
 impl Statements {
@@ -128,6 +132,10 @@ impl Statements {
             list: r(sql::LIST),
             log_list: r(sql::LOG_LIST),
             set_aside: r(sql::SET_ASIDE),
+            prune: r(sql::PRUNE),
+            stats_counts: r(sql::STATS_COUNTS),
+            stats_next_due: r(sql::STATS_NEXT_DUE),
+            stats_oldest_running: r(sql::STATS_OLDEST_RUNNING),
         }
     }
 }
@@ -843,6 +851,50 @@ impl JobStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    async fn job_prune(&self, params: JobPruneParams) -> Result<usize, StoreError> {
+        let deleted = q(&self.inner.sql.prune)
+            .bind(params.finished_before)
+            .bind(i64::try_from(params.limit).unwrap_or(i64::MAX))
+            .execute(&self.inner.pool)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        // At most `limit` rows were deleted, and `limit` is a usize.
+        Ok(usize::try_from(deleted).unwrap_or(params.limit))
+    }
+
+    async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats, StoreError> {
+        let counts = q(&self.inner.sql.stats_counts)
+            .bind(params.now)
+            .fetch_one(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        let count = |name: &str| -> Result<u64, StoreError> {
+            let n: i64 = column(&counts, name)?;
+            u64::try_from(n)
+                .map_err(|_| StoreError::InvalidData(format!("count {name} is negative: {n}")))
+        };
+        let next_due = q(&self.inner.sql.stats_next_due)
+            .bind(i64::try_from(params.next).unwrap_or(i64::MAX))
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        let oldest = q(&self.inner.sql.stats_oldest_running)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(JobStats {
+            pending: count("pending")?,
+            running: count("running")?,
+            completed: count("completed")?,
+            failed: count("failed")?,
+            cancelled: count("cancelled")?,
+            expired_leases: count("expired_leases")?,
+            next_due: open_jobs_from_rows(&next_due)?,
+            oldest_running: open_jobs_from_rows(&oldest)?.into_iter().next(),
+        })
     }
 
     /// Starts the listener on first use. Its first bump comes once it is listening

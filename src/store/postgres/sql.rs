@@ -336,6 +336,53 @@ from {schema}.workspace_lifecycle_job_logs
 where job_id = $1
 order by created_at, seq";
 
+/// `job_prune`: up to $2 finished jobs that finished before $1, oldest first
+/// (`workspace_lifecycle_job_finished`, migration 3); their log lines go with them
+/// through the foreign key's cascade (`workspace_lifecycle_job_logs_job`). `skip
+/// locked` lets replicas prune side by side, and the batch bounds how long rows stay
+/// locked. Counts the deleted jobs.
+pub(super) const PRUNE: &str = "
+with doomed as (
+    select id from {schema}.workspace_lifecycle_job
+    where (completed_at is not null or cancelled_at is not null)
+      and coalesce(completed_at, cancelled_at) < $1
+    order by coalesce(completed_at, cancelled_at), id
+    limit $2
+    for update skip locked
+)
+delete from {schema}.workspace_lifecycle_job j
+using doomed where j.id = doomed.id";
+
+/// `job_stats`, the counts: one pass over the table (an operator's query, not the
+/// engine's; no index serves every count). $1 now.
+pub(super) const STATS_COUNTS: &str = "
+select
+    count(*) filter (where cancelled_at is null and completed_at is null and started_at is null) as pending,
+    count(*) filter (where cancelled_at is null and completed_at is null and started_at is not null) as running,
+    count(*) filter (where cancelled_at is null and completed_at is not null) as completed,
+    count(*) filter (where cancelled_at is null and completed_at is not null and error is not null) as failed,
+    count(*) filter (where cancelled_at is not null) as cancelled,
+    count(*) filter (where cancelled_at is null and completed_at is null and started_at is not null
+        and lease_expires_at <= $1) as expired_leases
+from {schema}.workspace_lifecycle_job";
+
+/// `job_stats`, the next pending jobs (`workspace_lifecycle_job_pending_run_at`).
+/// $1 how many.
+pub(super) const STATS_NEXT_DUE: &str = "
+select {cols} from {schema}.workspace_lifecycle_job j
+where j.started_at is null and j.completed_at is null and j.cancelled_at is null
+order by j.run_at, j.id
+limit $1";
+
+/// `job_stats`, the running job claimed longest ago: the running jobs
+/// (`workspace_lifecycle_job_running_lease`), sorted; there are at most as many as
+/// the engines' permits.
+pub(super) const STATS_OLDEST_RUNNING: &str = "
+select {cols} from {schema}.workspace_lifecycle_job j
+where j.started_at is not null and j.completed_at is null and j.cancelled_at is null
+order by j.started_at, j.id
+limit 1";
+
 /// Fills in the schema and the column list.
 pub(super) fn render(template: &str, schema: &str) -> String {
     template
