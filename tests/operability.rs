@@ -704,6 +704,26 @@ fn metrics_move_with_what_the_engine_does() {
             assert_eq!(engine.execute_due().await.unwrap().stopped, 1);
             assert_eq!(engine.prune().await.unwrap(), 3);
             assert_eq!(recorder.counter(&name(telemetry::JOBS_PRUNED, "")), 3);
+
+            // A claim abandoned by a crashed executor is rescued after its lease.
+            fleet.insert(running_until(6, minutes(150)));
+            engine.reconcile_all().await.unwrap();
+            clock.set(minutes(150));
+            let claimed = engine
+                .store()
+                .job_claim(workspace_lifecycle::JobClaimParams {
+                    now: minutes(150),
+                    limit: 1,
+                    lease: Duration::from_secs(60),
+                    executor: workspace_lifecycle::ExecutorId(uuid::Uuid::from_u128(9)),
+                })
+                .await
+                .unwrap();
+            assert_eq!(claimed.len(), 1);
+            clock.set(minutes(152));
+            let report = engine.execute_due().await.unwrap();
+            assert_eq!((report.rescued, report.stopped), (1, 1));
+            assert_eq!(recorder.counter(&name(telemetry::JOBS_RESCUED, "")), 1);
         });
     });
 }
