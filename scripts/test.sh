@@ -29,6 +29,13 @@ cargo clippy --all-targets --all-features -- -D warnings
 step "doc tests (README and public items)"
 cargo test --doc --all-features
 
+step "cargo doc, warnings (broken intra-doc links, missing docs) denied"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet
+
+step "cargo publish --dry-run (packages the crate and builds it with default features)"
+# --allow-dirty: the check is that the package builds, also with uncommitted work.
+cargo publish --dry-run --allow-dirty --quiet
+
 step "simulation smoke run (exits non-zero on any broken invariant)"
 cargo run --quiet --example simulate -- --workspaces 200 --days 3 --seed 7 | tail -n 4
 

@@ -15,13 +15,47 @@ use parking_lot::Mutex;
 use tokio::sync::{oneshot, watch};
 
 /// A source of "now" and a way to sleep until an instant.
+///
+/// ```
+/// use chrono::{DateTime, Utc};
+/// use workspace_lifecycle::{Clock, FakeClock, SystemClock};
+///
+/// // Code that reads time only through a `Clock` runs on the wall clock in production and
+/// // on a clock the test moves.
+/// fn is_due(clock: &impl Clock, deadline: DateTime<Utc>) -> bool {
+///     clock.now() >= deadline
+/// }
+/// let deadline = "2026-01-05T18:00:00Z".parse().unwrap();
+/// assert!(is_due(&FakeClock::new(deadline), deadline));
+/// assert!(!is_due(&FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()), deadline));
+/// assert!(is_due(&SystemClock::new(), "2000-01-01T00:00:00Z".parse().unwrap()));
+/// ```
 #[async_trait]
 pub trait Clock: Send + Sync + 'static {
     /// The current instant.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{Clock, FakeClock};
+    ///
+    /// let at = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// assert_eq!(FakeClock::new(at).now(), at);
+    /// ```
     fn now(&self) -> DateTime<Utc>;
 
     /// Returns once [`now`](Clock::now) has reached `deadline` (at once if it has).
     /// Dropping the future cancels the sleep.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{Clock, SystemClock};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clock = SystemClock::new();
+    /// let deadline = clock.now() + chrono::TimeDelta::milliseconds(20);
+    /// clock.sleep_until(deadline).await;
+    /// assert!(clock.now() >= deadline);
+    /// clock.sleep_until(deadline).await; // already reached: returns at once
+    /// # });
+    /// ```
     async fn sleep_until(&self, deadline: DateTime<Utc>);
 }
 
@@ -47,6 +81,15 @@ pub(crate) fn sub(at: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 /// A sleep re-reads the wall clock at least every [`max_step`](SystemClock::max_step),
 /// so a wall-clock jump (NTP correction, a suspended VM resuming) delays a sleeper by at
 /// most one step instead of stranding it for the length of the jump.
+///
+/// ```
+/// use workspace_lifecycle::{Clock, SystemClock};
+///
+/// let before = chrono::Utc::now();
+/// let clock = SystemClock::new();
+/// assert!(clock.now() >= before);
+/// assert_eq!(clock.max_step(), SystemClock::DEFAULT_MAX_STEP);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct SystemClock {
     max_step: Duration,
@@ -56,15 +99,38 @@ pub struct SystemClock {
 
 impl SystemClock {
     /// The default step: one second.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::SystemClock;
+    ///
+    /// assert_eq!(SystemClock::DEFAULT_MAX_STEP, Duration::from_secs(1));
+    /// assert_eq!(SystemClock::default().max_step(), SystemClock::DEFAULT_MAX_STEP);
+    /// ```
     pub const DEFAULT_MAX_STEP: Duration = Duration::from_secs(1);
 
     /// A system clock with the default step.
+    ///
+    /// ```
+    /// use workspace_lifecycle::SystemClock;
+    ///
+    /// assert_eq!(SystemClock::new().max_step(), SystemClock::DEFAULT_MAX_STEP);
+    /// ```
     pub fn new() -> Self {
         Self::with_max_step(Self::DEFAULT_MAX_STEP)
     }
 
     /// A system clock that re-reads the wall clock at least every `max_step`
     /// (at least one millisecond).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::SystemClock;
+    ///
+    /// let clock = SystemClock::with_max_step(Duration::from_millis(100));
+    /// assert_eq!(clock.max_step(), Duration::from_millis(100));
+    /// assert_eq!(SystemClock::with_max_step(Duration::ZERO).max_step(), Duration::from_millis(1));
+    /// ```
     pub fn with_max_step(max_step: Duration) -> Self {
         SystemClock {
             max_step: max_step.max(Duration::from_millis(1)),
@@ -73,6 +139,14 @@ impl SystemClock {
     }
 
     /// The longest single sleep before the wall clock is read again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::SystemClock;
+    ///
+    /// let clock = SystemClock::with_max_step(Duration::from_secs(5));
+    /// assert_eq!(clock.max_step(), Duration::from_secs(5));
+    /// ```
     pub fn max_step(&self) -> Duration {
         self.max_step
     }
@@ -155,6 +229,18 @@ struct FakeState {
 
 impl FakeClock {
     /// A clock standing at `now`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::{Clock, FakeClock};
+    ///
+    /// let at = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// let clock = FakeClock::new(at);
+    /// assert_eq!(clock.now(), at);
+    /// let clone = clock.clone();
+    /// clock.advance(Duration::from_secs(60));
+    /// assert_eq!(clone.now(), at + chrono::TimeDelta::seconds(60)); // clones share one time
+    /// ```
     pub fn new(now: DateTime<Utc>) -> Self {
         FakeClock {
             inner: Arc::new(FakeInner {
@@ -170,6 +256,19 @@ impl FakeClock {
 
     /// Moves time forward by `by` (saturating at chrono's limit) and wakes the sleepers
     /// now due, earliest deadline first.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use chrono::{DateTime, Utc};
+    /// use workspace_lifecycle::{Clock, FakeClock};
+    ///
+    /// let at: DateTime<Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// let clock = FakeClock::new(at);
+    /// clock.advance(Duration::from_secs(3600));
+    /// assert_eq!(clock.now(), at + chrono::TimeDelta::hours(1));
+    /// clock.advance(Duration::MAX);
+    /// assert_eq!(clock.now(), DateTime::<Utc>::MAX_UTC);
+    /// ```
     pub fn advance(&self, by: Duration) {
         let mut state = self.inner.state.lock();
         state.now = add(state.now, by);
@@ -178,6 +277,25 @@ impl FakeClock {
 
     /// Sets the time to `now` (backwards too: sleepers then simply wait longer) and
     /// wakes the sleepers now due, earliest deadline first.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{Clock, FakeClock};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// let deadline = "2026-01-05T09:00:00Z".parse().unwrap();
+    /// let sleeper = tokio::spawn({
+    ///     let clock = clock.clone();
+    ///     async move { clock.sleep_until(deadline).await }
+    /// });
+    /// clock.wait_for_sleepers(1).await;
+    /// clock.set("2026-01-05T07:00:00Z".parse().unwrap()); // backwards: still asleep
+    /// assert_eq!(clock.sleepers(), 1);
+    /// clock.set(deadline);
+    /// sleeper.await.unwrap();
+    /// assert_eq!(clock.sleepers(), 0);
+    /// # });
+    /// ```
     pub fn set(&self, now: DateTime<Utc>) {
         let mut state = self.inner.state.lock();
         state.now = now;
@@ -185,11 +303,48 @@ impl FakeClock {
     }
 
     /// How many tasks are asleep on this clock.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{Clock, FakeClock};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// let deadline = clock.now() + chrono::TimeDelta::minutes(1);
+    /// let sleeper = tokio::spawn({
+    ///     let clock = clock.clone();
+    ///     async move { clock.sleep_until(deadline).await }
+    /// });
+    /// clock.wait_for_sleepers(1).await;
+    /// assert_eq!(clock.sleepers(), 1);
+    /// sleeper.abort(); // a dropped sleep leaves the count
+    /// let _ = sleeper.await;
+    /// assert_eq!(clock.sleepers(), 0);
+    /// # });
+    /// ```
     pub fn sleepers(&self) -> usize {
         self.inner.state.lock().sleepers.len()
     }
 
     /// The earliest deadline anyone sleeps until.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{Clock, FakeClock};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// assert_eq!(clock.next_deadline(), None);
+    /// let early = clock.now() + chrono::TimeDelta::minutes(1);
+    /// let late = clock.now() + chrono::TimeDelta::hours(1);
+    /// for deadline in [late, early] {
+    ///     let clock = clock.clone();
+    ///     tokio::spawn(async move { clock.sleep_until(deadline).await });
+    /// }
+    /// clock.wait_for_sleepers(2).await;
+    /// assert_eq!(clock.next_deadline(), Some(early));
+    /// clock.set(early);
+    /// assert_eq!(clock.next_deadline(), Some(late));
+    /// # });
+    /// ```
     pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
         self.inner
             .state
@@ -201,6 +356,26 @@ impl FakeClock {
     }
 
     /// Waits until at least `n` tasks are asleep on this clock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::{Clock, FakeClock};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// let task = tokio::spawn({
+    ///     let clock = clock.clone();
+    ///     async move {
+    ///         clock.sleep_until(clock.now() + chrono::TimeDelta::seconds(30)).await;
+    ///         "woke"
+    ///     }
+    /// });
+    /// // Moving time before the task sleeps would leave it waiting for the next move.
+    /// clock.wait_for_sleepers(1).await;
+    /// clock.advance(Duration::from_secs(30));
+    /// assert_eq!(task.await.unwrap(), "woke");
+    /// # });
+    /// ```
     pub async fn wait_for_sleepers(&self, n: usize) {
         let mut rx = self.inner.count.subscribe();
         // `wait_for` only fails if the sender is dropped, and `self` holds it.

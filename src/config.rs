@@ -7,12 +7,40 @@ use crate::job::JobId;
 
 /// The largest duration any setting accepts: a hundred years. Larger values cannot be
 /// meaningfully added to a timestamp.
+///
+/// ```
+/// use std::time::Duration;
+/// use workspace_lifecycle::{Config, ConfigError, MAX_DURATION};
+///
+/// let longest = Config { tick_interval: MAX_DURATION, ..Config::default() };
+/// assert!(longest.validate().is_ok());
+/// let longer = Config { tick_interval: MAX_DURATION + Duration::from_secs(1), ..longest };
+/// assert!(matches!(longer.validate(), Err(ConfigError::TooLarge { field: "tick_interval", .. })));
+/// ```
 pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// The shortest lease accepted: renewals every third of it must still be meaningful.
+///
+/// ```
+/// use workspace_lifecycle::{Config, ConfigError, MIN_LEASE};
+///
+/// let shortest = Config { lease: MIN_LEASE, ..Config::default() };
+/// assert!(shortest.validate().is_ok());
+/// let shorter = Config { lease: MIN_LEASE / 2, ..shortest };
+/// assert!(matches!(shorter.validate(), Err(ConfigError::TooSmall { field: "lease", .. })));
+/// ```
 pub const MIN_LEASE: Duration = Duration::from_secs(1);
 
 /// The largest count `page_size` and `max_concurrent_actions` accept.
+///
+/// ```
+/// use workspace_lifecycle::{Config, ConfigError, MAX_COUNT};
+///
+/// let widest = Config { page_size: MAX_COUNT, ..Config::default() };
+/// assert!(widest.validate().is_ok());
+/// let wider = Config { page_size: MAX_COUNT + 1, ..widest };
+/// assert!(matches!(wider.validate(), Err(ConfigError::CountTooLarge { field: "page_size", .. })));
+/// ```
 pub const MAX_COUNT: usize = 1_000_000;
 
 /// How the engine paces itself. `Config::default()` is what production should run.
@@ -129,6 +157,22 @@ impl Default for Config {
 impl Config {
     /// Checks every field; the engine's constructor calls this.
     ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::{Config, RetryPolicy};
+    ///
+    /// let retry = RetryPolicy {
+    ///     initial_backoff: Duration::from_secs(60),
+    ///     max_backoff: Duration::from_secs(30),
+    ///     ..RetryPolicy::default()
+    /// };
+    /// let config = Config { retry, ..Config::default() };
+    /// assert_eq!(
+    ///     config.validate().unwrap_err().to_string(),
+    ///     "retry.initial_backoff (60s) must be less than retry.max_backoff (30s)"
+    /// );
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`ConfigError`] naming the first field that is zero, a duration above
@@ -229,6 +273,15 @@ impl Config {
     }
 
     /// How long before its deadline a job of `operation` may be claimed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::{Config, Operation};
+    ///
+    /// let config = Config { start_lead: Duration::from_secs(120), ..Config::default() };
+    /// assert_eq!(config.lead(Operation::Start), Duration::from_secs(120));
+    /// assert_eq!(config.lead(Operation::Stop), Duration::ZERO);
+    /// ```
     pub fn lead(&self, operation: crate::job::Operation) -> Duration {
         match operation {
             crate::job::Operation::Start => self.start_lead,
@@ -239,6 +292,23 @@ impl Config {
     /// The oldest deadline of `operation` the scheduler schedules at `now`:
     /// `now - retention + lead(operation)`; `None` without a retention. Any occurrence
     /// whose completed job may have been pruned lies before it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::{Config, Operation};
+    /// # let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    ///
+    /// let config = Config {
+    ///     retention: Some(Duration::from_secs(24 * 3600)),
+    ///     start_lead: Duration::from_secs(600),
+    ///     ..Config::default()
+    /// };
+    /// let now = at("2026-01-08T08:00:00Z");
+    /// assert_eq!(config.schedule_horizon(Operation::Stop, now), Some(at("2026-01-07T08:00:00Z")));
+    /// assert_eq!(config.schedule_horizon(Operation::Start, now), Some(at("2026-01-07T08:10:00Z")));
+    /// let keep_forever = Config { retention: None, ..config };
+    /// assert_eq!(keep_forever.schedule_horizon(Operation::Stop, now), None);
+    /// ```
     pub fn schedule_horizon(
         &self,
         operation: crate::job::Operation,
@@ -251,6 +321,16 @@ impl Config {
 
     /// Finished jobs that finished before this, at `now`, may be pruned:
     /// `now - retention - lease`; `None` without a retention.
+    ///
+    /// ```
+    /// use workspace_lifecycle::Config;
+    /// # let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    ///
+    /// let config = Config::default(); // retention: 7 days; lease: 60 s
+    /// let now = at("2026-01-08T08:00:00Z");
+    /// assert_eq!(config.prune_cutoff(now), Some(at("2026-01-01T07:59:00Z")));
+    /// assert_eq!(Config { retention: None, ..config }.prune_cutoff(now), None);
+    /// ```
     pub fn prune_cutoff(
         &self,
         now: chrono::DateTime<chrono::Utc>,
@@ -261,12 +341,33 @@ impl Config {
 
     /// How often a running action renews its lease: a third of the lease, so two
     /// renewals can fail before the claim expires.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::Config;
+    ///
+    /// let config = Config { lease: Duration::from_secs(90), ..Config::default() };
+    /// assert_eq!(config.lease_renewal(), Duration::from_secs(30));
+    /// ```
     pub fn lease_renewal(&self) -> Duration {
         self.lease / 3
     }
 }
 
 /// Retries of a failed start/stop: exponential backoff with jitter.
+///
+/// ```
+/// use workspace_lifecycle::{Config, ConfigError, RetryPolicy};
+///
+/// let retry = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
+/// assert!(Config { retry, ..Config::default() }.validate().is_ok());
+///
+/// let never = RetryPolicy { max_attempts: 0, ..RetryPolicy::default() };
+/// assert_eq!(
+///     Config { retry: never, ..Config::default() }.validate(),
+///     Err(ConfigError::Zero { field: "retry.max_attempts" })
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all (the first included) before the job is completed with its error.

@@ -7,6 +7,17 @@ use crate::job::JobId;
 use crate::workspace::WorkspaceId;
 
 /// An error from a [`JobStore`](crate::JobStore).
+///
+/// ```
+/// use workspace_lifecycle::{JobId, StoreError};
+///
+/// let lost = StoreError::LeaseLost { job: JobId(uuid::Uuid::from_u128(1)), attempt: 2 };
+/// assert_eq!(
+///     lost.to_string(),
+///     "job 00000000-0000-0000-0000-000000000001 is no longer held by attempt 2"
+/// );
+/// assert!(!lost.is_transient()); // another executor holds the job now
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -37,12 +48,28 @@ pub enum StoreError {
 
 impl StoreError {
     /// Whether retrying the same operation later may succeed.
+    ///
+    /// ```
+    /// use workspace_lifecycle::StoreError;
+    ///
+    /// assert!(StoreError::Unavailable("connection refused".into()).is_transient());
+    /// assert!(StoreError::Conflict("serialization failure".into()).is_transient());
+    /// assert!(!StoreError::InvalidData("operation \"restart\"".into()).is_transient());
+    /// ```
     pub fn is_transient(&self) -> bool {
         matches!(self, StoreError::Unavailable(_) | StoreError::Conflict(_))
     }
 }
 
 /// An error from a [`Workspaces`](crate::Workspaces) implementation.
+///
+/// ```
+/// use workspace_lifecycle::{WorkspaceError, WorkspaceId};
+///
+/// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+/// let gone = WorkspaceError::NotFound(id);
+/// assert_eq!(gone.to_string(), "workspace 00000000-0000-0000-0000-000000000001 not found");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WorkspaceError {
@@ -88,6 +115,15 @@ impl WorkspaceError {
 }
 
 /// A [`Config`](crate::Config) value that cannot work.
+///
+/// ```
+/// use workspace_lifecycle::{Config, ConfigError};
+///
+/// let config = Config { page_size: 0, ..Config::default() };
+/// let error = config.validate().unwrap_err();
+/// assert_eq!(error, ConfigError::Zero { field: "page_size" });
+/// assert_eq!(error.to_string(), "page_size must be greater than zero");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -142,6 +178,18 @@ pub enum ConfigError {
 }
 
 /// An error from one of the engine's steps.
+///
+/// ```
+/// use workspace_lifecycle::{Config, Error};
+///
+/// fn check(config: &Config) -> Result<(), Error> {
+///     config.validate()?;
+///     Ok(())
+/// }
+/// let error = check(&Config { page_size: 0, ..Config::default() }).unwrap_err();
+/// assert!(matches!(error, Error::Config(_)));
+/// assert_eq!(error.to_string(), "invalid config: page_size must be greater than zero");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

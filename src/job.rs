@@ -35,6 +35,15 @@ use crate::workspace::WorkspaceId;
 /// the rest of its page goes on); a store refuses it with [`StoreError::InvalidData`].
 ///
 /// [`StoreError::InvalidData`]: crate::StoreError::InvalidData
+///
+/// ```
+/// use chrono::TimeDelta;
+/// use workspace_lifecycle::{deadline_supported, EARLIEST_DEADLINE};
+///
+/// assert_eq!(EARLIEST_DEADLINE.to_rfc3339(), "0001-01-01T00:00:00+00:00");
+/// assert!(deadline_supported(EARLIEST_DEADLINE));
+/// assert!(!deadline_supported(EARLIEST_DEADLINE - TimeDelta::seconds(1)));
+/// ```
 pub const EARLIEST_DEADLINE: DateTime<Utc> = match DateTime::from_timestamp(-62_135_596_800, 0) {
     Some(at) => at,
     // Evaluated at compile time: the literal is 0001-01-01, well inside chrono's range.
@@ -43,6 +52,15 @@ pub const EARLIEST_DEADLINE: DateTime<Utc> = match DateTime::from_timestamp(-62_
 
 /// The latest deadline the crate stores: `9999-12-31T23:59:59Z`. See
 /// [`EARLIEST_DEADLINE`].
+///
+/// ```
+/// use chrono::TimeDelta;
+/// use workspace_lifecycle::{deadline_supported, LATEST_DEADLINE};
+///
+/// assert_eq!(LATEST_DEADLINE.to_rfc3339(), "9999-12-31T23:59:59+00:00");
+/// assert!(deadline_supported(LATEST_DEADLINE));
+/// assert!(!deadline_supported(LATEST_DEADLINE + TimeDelta::seconds(1)));
+/// ```
 pub const LATEST_DEADLINE: DateTime<Utc> = match DateTime::from_timestamp(253_402_300_799, 0) {
     Some(at) => at,
     // Evaluated at compile time: the literal is 9999-12-31, well inside chrono's range.
@@ -62,6 +80,14 @@ pub fn deadline_supported(at: DateTime<Utc>) -> bool {
 }
 
 /// The id of a job (the seed's `workspace_lifecycle_job.id`).
+///
+/// ```
+/// use workspace_lifecycle::JobId;
+///
+/// let id = JobId::from(uuid::Uuid::from_u128(1));
+/// assert_eq!(id, JobId(uuid::Uuid::from_u128(1)));
+/// assert_eq!(id.to_string(), "00000000-0000-0000-0000-000000000001");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct JobId(pub Uuid);
 
@@ -78,11 +104,24 @@ impl From<Uuid> for JobId {
 }
 
 /// The id of one engine's executor, recorded on the jobs it claims.
+///
+/// ```
+/// use workspace_lifecycle::ExecutorId;
+///
+/// let id = ExecutorId(uuid::Uuid::from_u128(7));
+/// assert_eq!(id.to_string(), "00000000-0000-0000-0000-000000000007");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ExecutorId(pub Uuid);
 
 impl ExecutorId {
     /// A fresh random executor id.
+    ///
+    /// ```
+    /// use workspace_lifecycle::ExecutorId;
+    ///
+    /// assert_ne!(ExecutorId::random(), ExecutorId::random());
+    /// ```
     pub fn random() -> Self {
         ExecutorId(Uuid::new_v4())
     }
@@ -95,6 +134,13 @@ impl fmt::Display for ExecutorId {
 }
 
 /// What a job does to its workspace (the seed's `workspace_lifecycle_operation` enum).
+///
+/// ```
+/// use workspace_lifecycle::Operation;
+///
+/// assert_eq!(format!("auto-{}", Operation::Start), "auto-start");
+/// assert_eq!(Operation::Stop.to_string(), Operation::Stop.as_str());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Operation {
     /// Start a stopped workspace (auto-start).
@@ -105,9 +151,23 @@ pub enum Operation {
 
 impl Operation {
     /// Both operations, in the order the scheduler considers them.
+    ///
+    /// ```
+    /// use workspace_lifecycle::Operation;
+    ///
+    /// let names: Vec<&str> = Operation::ALL.iter().map(|op| op.as_str()).collect();
+    /// assert_eq!(names, ["start", "stop"]);
+    /// ```
     pub const ALL: [Operation; 2] = [Operation::Start, Operation::Stop];
 
     /// The lowercase name used in the database enum and in log lines.
+    ///
+    /// ```
+    /// use workspace_lifecycle::Operation;
+    ///
+    /// assert_eq!(Operation::Start.as_str(), "start");
+    /// assert_eq!(Operation::Stop.as_str(), "stop");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Start => "start",
@@ -123,6 +183,21 @@ impl fmt::Display for Operation {
 }
 
 /// Where a job is in its life, derived from its timestamps.
+///
+/// ```
+/// use workspace_lifecycle::JobState;
+/// # use workspace_lifecycle::*;
+/// # let at: chrono::DateTime<chrono::Utc> = "2026-01-05T18:00:00Z".parse().unwrap();
+/// # let mut job = Job { id: JobId(uuid::Uuid::from_u128(1)), created_at: at, updated_at: at,
+/// #     started_at: None, cancelled_at: None, completed_at: None, error: None,
+/// #     workspace_id: WorkspaceId(uuid::Uuid::from_u128(2)), operation: Operation::Stop,
+/// #     deadline: at, run_at: at, attempt: 0, failed_attempts: 0, lease_expires_at: None,
+/// #     claimed_by: None };
+///
+/// assert_eq!(job.state(), JobState::Pending);
+/// job.cancelled_at = Some(at);
+/// assert_eq!(job.state(), JobState::Cancelled);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum JobState {
     /// Waiting for its time (`run_at`); not claimed.
@@ -137,6 +212,13 @@ pub enum JobState {
 
 impl JobState {
     /// Pending or running: the job still counts as "open" for its (workspace, operation).
+    ///
+    /// ```
+    /// use workspace_lifecycle::JobState;
+    ///
+    /// assert!(JobState::Pending.is_open() && JobState::Running.is_open());
+    /// assert!(!JobState::Completed.is_open() && !JobState::Cancelled.is_open());
+    /// ```
     pub fn is_open(self) -> bool {
         matches!(self, JobState::Pending | JobState::Running)
     }
@@ -146,6 +228,22 @@ impl JobState {
 ///
 /// The first ten fields are the seed's columns with the seed's meaning; the rest are
 /// what retries, leases and fencing need (documented per field).
+///
+/// ```
+/// use workspace_lifecycle::{InMemoryStore, JobInsertParams, JobState, JobStore, NewJob};
+/// # use workspace_lifecycle::{Operation, WorkspaceId};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = InMemoryStore::new();
+/// let deadline = "2026-01-05T18:00:00Z".parse().unwrap();
+/// let stop = NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(1)),
+///     operation: Operation::Stop, deadline, run_at: None, log: None };
+/// let now = "2026-01-05T08:00:00Z".parse().unwrap();
+/// let jobs = store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap();
+/// assert_eq!(jobs[0].state(), JobState::Pending);
+/// assert_eq!((jobs[0].deadline, jobs[0].run_at, jobs[0].attempt), (deadline, deadline, 0));
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
     /// Unique job id.
@@ -189,6 +287,22 @@ pub struct Job {
 
 impl Job {
     /// The job's state, derived from its timestamps.
+    ///
+    /// ```
+    /// # use workspace_lifecycle::*;
+    /// # let at: chrono::DateTime<chrono::Utc> = "2026-01-05T18:00:00Z".parse().unwrap();
+    /// # let mut job = Job { id: JobId(uuid::Uuid::from_u128(1)), created_at: at, updated_at: at,
+    /// #     started_at: None, cancelled_at: None, completed_at: None, error: None,
+    /// #     workspace_id: WorkspaceId(uuid::Uuid::from_u128(2)), operation: Operation::Stop,
+    /// #     deadline: at, run_at: at, attempt: 0, failed_attempts: 0, lease_expires_at: None,
+    /// #     claimed_by: None };
+    ///
+    /// assert_eq!(job.state(), JobState::Pending);
+    /// job.started_at = Some(at);
+    /// assert_eq!(job.state(), JobState::Running);
+    /// job.completed_at = Some(at);
+    /// assert_eq!(job.state(), JobState::Completed);
+    /// ```
     pub fn state(&self) -> JobState {
         if self.cancelled_at.is_some() {
             JobState::Cancelled
@@ -203,11 +317,41 @@ impl Job {
 
     /// When the job finished: `completed_at`, else `cancelled_at`; `None` while open.
     /// Retention counts from this time.
+    ///
+    /// ```
+    /// # use workspace_lifecycle::*;
+    /// # let at: chrono::DateTime<chrono::Utc> = "2026-01-05T18:00:00Z".parse().unwrap();
+    /// # let mut job = Job { id: JobId(uuid::Uuid::from_u128(1)), created_at: at, updated_at: at,
+    /// #     started_at: None, cancelled_at: None, completed_at: None, error: None,
+    /// #     workspace_id: WorkspaceId(uuid::Uuid::from_u128(2)), operation: Operation::Stop,
+    /// #     deadline: at, run_at: at, attempt: 0, failed_attempts: 0, lease_expires_at: None,
+    /// #     claimed_by: None };
+    ///
+    /// assert_eq!(job.finished_at(), None);
+    /// job.cancelled_at = Some(at);
+    /// assert_eq!(job.finished_at(), Some(at));
+    /// ```
     pub fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.completed_at.or(self.cancelled_at)
     }
 
     /// The occurrence this job serves.
+    ///
+    /// ```
+    /// # use workspace_lifecycle::*;
+    /// # let at: chrono::DateTime<chrono::Utc> = "2026-01-05T18:00:00Z".parse().unwrap();
+    /// # let job = Job { id: JobId(uuid::Uuid::from_u128(1)), created_at: at, updated_at: at,
+    /// #     started_at: None, cancelled_at: None, completed_at: None, error: None,
+    /// #     workspace_id: WorkspaceId(uuid::Uuid::from_u128(2)), operation: Operation::Stop,
+    /// #     deadline: at, run_at: at, attempt: 0, failed_attempts: 0, lease_expires_at: None,
+    /// #     claimed_by: None };
+    ///
+    /// let occurrence = job.occurrence();
+    /// assert_eq!((occurrence.operation, occurrence.deadline), (Operation::Stop, job.deadline));
+    /// // A retry moves `run_at`, never the occurrence.
+    /// let retry = Job { run_at: at + chrono::TimeDelta::minutes(5), attempt: 1, ..job.clone() };
+    /// assert_eq!(retry.occurrence(), occurrence);
+    /// ```
     pub fn occurrence(&self) -> Occurrence {
         Occurrence {
             workspace_id: self.workspace_id,
@@ -218,6 +362,20 @@ impl Job {
 }
 
 /// One (workspace, operation, deadline): the unit that is acted on at most once.
+///
+/// ```
+/// use workspace_lifecycle::{Occurrence, Operation, WorkspaceId};
+///
+/// let occurrence = Occurrence {
+///     workspace_id: WorkspaceId(uuid::Uuid::from_u128(1)),
+///     operation: Operation::Stop,
+///     deadline: "2026-01-05T18:00:00Z".parse().unwrap(),
+/// };
+/// assert_eq!(
+///     occurrence.to_string(),
+///     "stop of workspace 00000000-0000-0000-0000-000000000001 at 2026-01-05T18:00:00+00:00"
+/// );
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Occurrence {
     /// The workspace.
@@ -241,6 +399,13 @@ impl fmt::Display for Occurrence {
 }
 
 /// Severity of a job log line (the seed's `log_level`).
+///
+/// ```
+/// use workspace_lifecycle::LogLevel;
+///
+/// assert!(LogLevel::Debug < LogLevel::Info && LogLevel::Warn < LogLevel::Error);
+/// assert_eq!(LogLevel::Warn.to_string(), "warn");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LogLevel {
     /// Detail for debugging.
@@ -255,6 +420,12 @@ pub enum LogLevel {
 
 impl LogLevel {
     /// The lowercase name used in the database enum.
+    ///
+    /// ```
+    /// use workspace_lifecycle::LogLevel;
+    ///
+    /// assert_eq!(LogLevel::Error.as_str(), "error");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             LogLevel::Debug => "debug",
@@ -272,6 +443,23 @@ impl fmt::Display for LogLevel {
 }
 
 /// A stored job log row (the seed's `workspace_lifecycle_job_logs`).
+///
+/// ```
+/// use workspace_lifecycle::{InMemoryStore, JobInsertParams, JobStore, LogLevel, LogLine, NewJob};
+/// # use workspace_lifecycle::{Operation, WorkspaceId};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = InMemoryStore::new();
+/// let now = "2026-01-05T08:00:00Z".parse().unwrap();
+/// let stop = NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(1)),
+///     operation: Operation::Stop, deadline: now, run_at: None,
+///     log: Some(LogLine::info("auto-stop scheduled")) };
+/// let job = store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap().remove(0);
+/// let logs = store.job_log_list(job.id).await.unwrap();
+/// assert_eq!((logs[0].job_id, logs[0].created_at, logs[0].level), (job.id, now, LogLevel::Info));
+/// assert_eq!(logs[0].output, "auto-stop scheduled");
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobLog {
     /// Unique row id.
@@ -287,6 +475,14 @@ pub struct JobLog {
 }
 
 /// A log line to be written: a level and a text already fitted to the column.
+///
+/// ```
+/// use workspace_lifecycle::{LogLevel, LogLine};
+///
+/// let line = LogLine::warn("workspace is starting; trying again in 15s");
+/// assert_eq!(line.level(), LogLevel::Warn);
+/// assert_eq!(line.output(), "workspace is starting; trying again in 15s");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
     level: LogLevel,
@@ -295,9 +491,25 @@ pub struct LogLine {
 
 impl LogLine {
     /// The most characters (not bytes) a line holds: the seed's `varchar(1024)`.
+    ///
+    /// ```
+    /// use workspace_lifecycle::LogLine;
+    ///
+    /// let fits = "ß".repeat(LogLine::MAX_CHARS);
+    /// assert_eq!(LogLine::info(fits.clone()).output(), fits);
+    /// let long = LogLine::info("ß".repeat(LogLine::MAX_CHARS + 1));
+    /// assert_eq!(long.output().chars().count(), LogLine::MAX_CHARS);
+    /// ```
     pub const MAX_CHARS: usize = 1024;
 
     /// The marker that ends a truncated line.
+    ///
+    /// ```
+    /// use workspace_lifecycle::LogLine;
+    ///
+    /// assert!(LogLine::error("x".repeat(2000)).output().ends_with(LogLine::TRUNCATED_MARKER));
+    /// assert!(!LogLine::error("x".repeat(1000)).output().ends_with(LogLine::TRUNCATED_MARKER));
+    /// ```
     pub const TRUNCATED_MARKER: &'static str = "…[truncated]";
 
     /// A line with `output` made fit to store: NUL characters (which Postgres refuses
@@ -335,26 +547,56 @@ impl LogLine {
     }
 
     /// An info line.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{LogLevel, LogLine};
+    ///
+    /// assert_eq!(LogLine::info("job created"), LogLine::new(LogLevel::Info, "job created"));
+    /// ```
     pub fn info(output: impl Into<String>) -> Self {
         Self::new(LogLevel::Info, output)
     }
 
     /// A warning line.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{LogLevel, LogLine};
+    ///
+    /// assert_eq!(LogLine::warn("acted late").level(), LogLevel::Warn);
+    /// ```
     pub fn warn(output: impl Into<String>) -> Self {
         Self::new(LogLevel::Warn, output)
     }
 
     /// An error line.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{LogLevel, LogLine};
+    ///
+    /// assert_eq!(LogLine::error("start failed").level(), LogLevel::Error);
+    /// ```
     pub fn error(output: impl Into<String>) -> Self {
         Self::new(LogLevel::Error, output)
     }
 
     /// The severity.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{LogLevel, LogLine};
+    ///
+    /// assert_eq!(LogLine::new(LogLevel::Debug, "claimed").level(), LogLevel::Debug);
+    /// ```
     pub fn level(&self) -> LogLevel {
         self.level
     }
 
     /// The fitted text.
+    ///
+    /// ```
+    /// use workspace_lifecycle::LogLine;
+    ///
+    /// assert_eq!(LogLine::info("stopped workspace").output(), "stopped workspace");
+    /// ```
     pub fn output(&self) -> &str {
         &self.output
     }

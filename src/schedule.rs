@@ -51,6 +51,14 @@ use chrono::{
 use chrono_tz::Tz;
 
 /// A field of a cron pattern.
+///
+/// ```
+/// use workspace_lifecycle::schedule::{Field, Schedule, ScheduleError};
+///
+/// let error = "0 9 * * FUNDAY".parse::<Schedule>().unwrap_err();
+/// assert!(matches!(error, ScheduleError::Invalid { field: Field::DayOfWeek, .. }));
+/// assert_eq!(Field::DayOfWeek.to_string(), "day-of-week");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Field {
     /// Minutes, 0-59.
@@ -108,6 +116,20 @@ impl fmt::Display for Field {
 }
 
 /// Why a pattern was rejected; names the field and the offending text.
+///
+/// ```
+/// use workspace_lifecycle::schedule::{Schedule, ScheduleError};
+///
+/// let parse = |pattern: &str| pattern.parse::<Schedule>().unwrap_err();
+/// assert!(matches!(parse("0 9 * *"), ScheduleError::FieldCount { got: 4, .. }));
+/// // A server's local zone is not a schedule's zone: the same pattern would run at
+/// // different times on different replicas.
+/// assert_eq!(parse("CRON_TZ=Local 0 9 * * *"), ScheduleError::Zone("Local".into()));
+/// assert_eq!(
+///     parse("0 9-5 * * *").to_string(),
+///     "hour field: \"9-5\" is an empty range or step"
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScheduleError {
@@ -158,6 +180,15 @@ pub enum ScheduleError {
 type Bits = u64;
 
 /// An auto-start schedule: a cron pattern and the zone it is read in.
+///
+/// ```
+/// use workspace_lifecycle::schedule::Schedule;
+///
+/// let schedule: Schedule = "CRON_TZ=Europe/Berlin 0 9 * * MON-FRI".parse().unwrap();
+/// // `Display` gives the canonical pattern, which parses back to an equal schedule.
+/// assert_eq!(schedule.to_string(), "CRON_TZ=Europe/Berlin 0 9 * * 1-5");
+/// assert_eq!(schedule.to_string().parse::<Schedule>().unwrap(), schedule);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Schedule {
     zone: Tz,
@@ -173,11 +204,29 @@ pub struct Schedule {
 
 impl Schedule {
     /// The zone the pattern is read in.
+    ///
+    /// ```
+    /// use chrono_tz::Tz;
+    /// use workspace_lifecycle::schedule::Schedule;
+    ///
+    /// let berlin: Schedule = "CRON_TZ=Europe/Berlin 0 9 * * *".parse().unwrap();
+    /// assert_eq!(berlin.zone(), Tz::Europe__Berlin);
+    /// assert_eq!("0 9 * * *".parse::<Schedule>().unwrap().zone(), Tz::UTC);
+    /// ```
     pub fn zone(&self) -> Tz {
         self.zone
     }
 
     /// Whether times skipped by a daylight-saving jump still run (see the module docs).
+    ///
+    /// ```
+    /// use workspace_lifecycle::schedule::Schedule;
+    ///
+    /// let fixed = |pattern: &str| pattern.parse::<Schedule>().unwrap().is_fixed_time();
+    /// assert!(fixed("30 2 * * *"));
+    /// assert!(fixed("0 0-23/2 * * *")); // a range with a step still counts as fixed
+    /// assert!(!fixed("*/15 * * * *"));
+    /// ```
     pub fn is_fixed_time(&self) -> bool {
         !self.star[0] && !self.star[1]
     }
@@ -194,6 +243,14 @@ impl Schedule {
     }
 
     /// Whether a local wall-clock time matches the pattern.
+    ///
+    /// ```
+    /// use workspace_lifecycle::schedule::Schedule;
+    ///
+    /// let weekdays: Schedule = "CRON_TZ=Europe/Berlin 0 9 * * MON-FRI".parse().unwrap();
+    /// assert!(weekdays.matches_local("2026-01-05T09:00:00".parse().unwrap())); // Monday
+    /// assert!(!weekdays.matches_local("2026-01-04T09:00:00".parse().unwrap())); // Sunday
+    /// ```
     pub fn matches_local(&self, local: NaiveDateTime) -> bool {
         self.matches_date(local.date())
             && self.hours & (1 << local.hour()) != 0
@@ -202,6 +259,17 @@ impl Schedule {
 
     /// The first occurrence strictly after `after`, by the rules in the module docs;
     /// `None` if there is none within 400 years (a pattern like `0 0 30 2 *`).
+    ///
+    /// ```
+    /// use workspace_lifecycle::schedule::Schedule;
+    ///
+    /// let daily: Schedule = "0 9 * * *".parse().unwrap();
+    /// let nine = "2026-01-05T09:00:00Z".parse().unwrap();
+    /// // Strictly after: an occurrence is never its own successor.
+    /// assert_eq!(daily.next_after(nine).unwrap().to_rfc3339(), "2026-01-06T09:00:00+00:00");
+    /// let never: Schedule = "0 0 30 2 *".parse().unwrap();
+    /// assert_eq!(never.next_after(nine), None);
+    /// ```
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let after_local = after.with_timezone(&self.zone).naive_local();
         // No wall time more than a day before `after` can map past it (gaps are hours).
@@ -476,6 +544,15 @@ pub struct AutoStop {
 
 impl AutoStop {
     /// Stop `ttl` after the start (or after the last activity, with [`bump`](Self::bump)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::schedule::AutoStop;
+    ///
+    /// let policy = AutoStop::new(Duration::from_secs(8 * 3600));
+    /// let started = "2026-01-05T09:00:00Z".parse().unwrap();
+    /// assert_eq!(policy.deadline(started, None).to_rfc3339(), "2026-01-05T17:00:00+00:00");
+    /// ```
     pub fn new(ttl: std::time::Duration) -> Self {
         AutoStop {
             ttl,
@@ -484,6 +561,20 @@ impl AutoStop {
     }
 
     /// Never later than `max_lifetime` after the start.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::schedule::AutoStop;
+    ///
+    /// let hours = |h: u64| Duration::from_secs(h * 3600);
+    /// let policy = AutoStop::new(hours(8)).with_max_lifetime(hours(10));
+    /// let started = "2026-01-05T09:00:00Z".parse().unwrap();
+    /// let deadline = policy.deadline(started, None);
+    /// // Activity at 16:00 asks for midnight; the cap holds it to 19:00.
+    /// let activity = "2026-01-05T16:00:00Z".parse().unwrap();
+    /// let bumped = policy.bump(deadline, started, activity, None);
+    /// assert_eq!(bumped.to_rfc3339(), "2026-01-05T19:00:00+00:00");
+    /// ```
     pub fn with_max_lifetime(self, max_lifetime: std::time::Duration) -> Self {
         AutoStop {
             max_lifetime: Some(max_lifetime),
@@ -509,6 +600,18 @@ impl AutoStop {
 
     /// The auto-stop time of a workspace that started at `started_at`, whose next
     /// auto-start (if any) is `next_start`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::schedule::AutoStop;
+    ///
+    /// let policy = AutoStop::new(Duration::from_secs(14 * 3600));
+    /// let started = "2026-01-05T20:00:00Z".parse().unwrap();
+    /// let next_start = "2026-01-06T09:00:00Z".parse().unwrap();
+    /// // 10:00 would come after the 09:00 auto-start: stay up through it, TTL from there.
+    /// let deadline = policy.deadline(started, Some(next_start));
+    /// assert_eq!(deadline.to_rfc3339(), "2026-01-06T23:00:00+00:00");
+    /// ```
     pub fn deadline(
         &self,
         started_at: DateTime<Utc>,
@@ -523,6 +626,21 @@ impl AutoStop {
 
     /// The deadline after activity at `activity_at`: `activity_at + ttl` if that is
     /// later than `current`, never earlier than `current`, never past the cap.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::schedule::AutoStop;
+    ///
+    /// let policy = AutoStop::new(Duration::from_secs(8 * 3600));
+    /// let started = "2026-01-05T09:00:00Z".parse().unwrap();
+    /// let at = |t: &str| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    /// let deadline = at("2026-01-05T17:00:00Z");
+    /// let bumped = policy.bump(deadline, started, at("2026-01-05T12:00:00Z"), None);
+    /// assert_eq!(bumped.to_rfc3339(), "2026-01-05T20:00:00+00:00");
+    /// // Older activity, reported late, never brings the deadline forward.
+    /// let again = policy.bump(bumped, started, at("2026-01-05T11:00:00Z"), None);
+    /// assert_eq!(again, bumped);
+    /// ```
     pub fn bump(
         &self,
         current: DateTime<Utc>,
@@ -539,12 +657,36 @@ impl AutoStop {
 /// occurrence after the workspace last stopped. Computed from the last stop rather
 /// than from now, so an occurrence missed while the whole fleet was down is still
 /// reported (and run once, late) instead of silently skipped.
+///
+/// ```
+/// use workspace_lifecycle::schedule::{auto_start_at, Schedule};
+///
+/// let daily: Schedule = "0 9 * * *".parse().unwrap();
+/// // Stopped Monday evening; even if it is Wednesday by now, Tuesday's start is the
+/// // one reported, so it runs (late) rather than being skipped.
+/// let at = auto_start_at(&daily, "2026-01-05T18:00:00Z".parse().unwrap()).unwrap();
+/// assert_eq!(at.to_rfc3339(), "2026-01-06T09:00:00+00:00");
+/// ```
 pub fn auto_start_at(schedule: &Schedule, last_stopped_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     schedule.next_after(last_stopped_at)
 }
 
 /// The auto-stop time a running workspace's snapshot should carry, given when it last
 /// started and its schedule (for the next auto-start).
+///
+/// ```
+/// use std::time::Duration;
+/// use workspace_lifecycle::schedule::{auto_stop_at, AutoStop, Schedule};
+///
+/// let policy = AutoStop::new(Duration::from_secs(14 * 3600));
+/// let daily: Schedule = "0 9 * * *".parse().unwrap();
+/// let started = "2026-01-05T20:00:00Z".parse().unwrap();
+/// let alone = auto_stop_at(&policy, started, None);
+/// assert_eq!(alone.to_rfc3339(), "2026-01-06T10:00:00+00:00");
+/// // With the daily 09:00 start, it stays up through it instead.
+/// let scheduled = auto_stop_at(&policy, started, Some(&daily));
+/// assert_eq!(scheduled.to_rfc3339(), "2026-01-06T23:00:00+00:00");
+/// ```
 pub fn auto_stop_at(
     policy: &AutoStop,
     last_started_at: DateTime<Utc>,

@@ -39,22 +39,86 @@
 //! | [`JOBS_IN_FLIGHT`] | gauge | | jobs this process holds (claimed, not yet written back) |
 
 /// Counter: held jobs by `operation` and `outcome`.
+///
+/// ```
+/// use workspace_lifecycle::telemetry::JOB_OUTCOMES;
+///
+/// // An alert on failures: rate(workspace_lifecycle_job_outcomes_total{outcome="failed"}[1h]) > 0
+/// assert_eq!(JOB_OUTCOMES, "workspace_lifecycle_job_outcomes_total");
+/// ```
 pub const JOB_OUTCOMES: &str = "workspace_lifecycle_job_outcomes_total";
+
 /// Counter: the scheduler's changes by `change`.
+///
+/// ```
+/// use workspace_lifecycle::telemetry::SCHEDULER_CHANGES;
+///
+/// assert_eq!(SCHEDULER_CHANGES, "workspace_lifecycle_scheduler_changes_total");
+/// ```
 pub const SCHEDULER_CHANGES: &str = "workspace_lifecycle_scheduler_changes_total";
+
 /// Counter: jobs rescued after their lease expired.
+///
+/// ```
+/// use workspace_lifecycle::telemetry::JOBS_RESCUED;
+///
+/// assert_eq!(JOBS_RESCUED, "workspace_lifecycle_jobs_rescued_total");
+/// ```
 pub const JOBS_RESCUED: &str = "workspace_lifecycle_jobs_rescued_total";
+
 /// Counter: finished jobs pruned.
+///
+/// ```
+/// use workspace_lifecycle::telemetry::JOBS_PRUNED;
+///
+/// assert_eq!(JOBS_PRUNED, "workspace_lifecycle_jobs_pruned_total");
+/// ```
 pub const JOBS_PRUNED: &str = "workspace_lifecycle_jobs_pruned_total";
+
 /// Histogram, seconds: from `run_at` to the claim, by `operation`.
+///
+/// ```
+/// use workspace_lifecycle::telemetry::JOB_LATENESS;
+///
+/// // Recorded in seconds, so an exporter's bucket bounds are in seconds too.
+/// assert_eq!(JOB_LATENESS, "workspace_lifecycle_job_lateness_seconds");
+/// ```
 pub const JOB_LATENESS: &str = "workspace_lifecycle_job_lateness_seconds";
+
 /// Histogram, seconds: start/stop call durations by `operation` and `result`.
+///
+/// ```
+/// use workspace_lifecycle::telemetry::ACTION_DURATION;
+///
+/// assert_eq!(ACTION_DURATION, "workspace_lifecycle_action_duration_seconds");
+/// ```
 pub const ACTION_DURATION: &str = "workspace_lifecycle_action_duration_seconds";
+
 /// Histogram, seconds: full scheduler pass durations.
+///
+/// ```
+/// use workspace_lifecycle::telemetry::RECONCILE_DURATION;
+///
+/// assert_eq!(RECONCILE_DURATION, "workspace_lifecycle_reconcile_duration_seconds");
+/// ```
 pub const RECONCILE_DURATION: &str = "workspace_lifecycle_reconcile_duration_seconds";
+
 /// Gauge: open jobs seen by the last full scheduler pass.
+///
+/// ```
+/// use workspace_lifecycle::telemetry::JOBS_OPEN;
+///
+/// assert_eq!(JOBS_OPEN, "workspace_lifecycle_jobs_open");
+/// ```
 pub const JOBS_OPEN: &str = "workspace_lifecycle_jobs_open";
+
 /// Gauge: jobs held by this process.
+///
+/// ```
+/// use workspace_lifecycle::telemetry::JOBS_IN_FLIGHT;
+///
+/// assert_eq!(JOBS_IN_FLIGHT, "workspace_lifecycle_jobs_in_flight");
+/// ```
 pub const JOBS_IN_FLIGHT: &str = "workspace_lifecycle_jobs_in_flight";
 
 /// The recording calls, each a no-op without the `metrics` feature.

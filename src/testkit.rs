@@ -43,6 +43,29 @@ use crate::job::{Job, JobState, Occurrence, Operation};
 use crate::workspace::{Readiness, Workspace, WorkspaceId, WorkspaceState, Workspaces};
 
 /// How a workspace answers start and stop.
+///
+/// ```
+/// use std::time::Duration;
+/// use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
+/// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+/// let fleet = FakeWorkspaces::new(clock.clone());
+/// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+/// fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
+/// fleet.set_behavior(id, Behavior::Take(Duration::from_secs(30)));
+/// let call = tokio::spawn({
+///     let fleet = fleet.clone();
+///     async move { fleet.start(id).await }
+/// });
+/// clock.wait_for_sleepers(1).await;
+/// assert_eq!(fleet.get_snapshot(id).unwrap().state, WorkspaceState::Starting);
+/// clock.advance(Duration::from_secs(30));
+/// call.await.unwrap().unwrap();
+/// assert_eq!(fleet.get_snapshot(id).unwrap().state, WorkspaceState::Running);
+/// # });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Behavior {
     /// The transition happens at once and the call succeeds.
@@ -59,6 +82,22 @@ pub enum Behavior {
 }
 
 /// How a recorded call ended.
+///
+/// ```
+/// use workspace_lifecycle::testkit::{CallOutcome, FakeWorkspaces};
+/// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+/// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+/// fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
+/// fleet.fail_next(id, 1);
+/// assert!(fleet.start(id).await.is_err());
+/// fleet.start(id).await.unwrap();
+/// let outcomes: Vec<_> = fleet.calls().iter().map(|call| call.outcome).collect();
+/// assert_eq!(outcomes, [CallOutcome::Failed, CallOutcome::Succeeded]);
+/// # });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallOutcome {
     /// Still running, or its caller dropped it before it returned.
@@ -70,6 +109,24 @@ pub enum CallOutcome {
 }
 
 /// One recorded start or stop call.
+///
+/// ```
+/// use workspace_lifecycle::testkit::FakeWorkspaces;
+/// use workspace_lifecycle::{
+///     FakeClock, Operation, Workspace, WorkspaceId, WorkspaceState, Workspaces,
+/// };
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+/// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+/// fleet.insert(Workspace::new(id, WorkspaceState::Running));
+/// fleet.stop(id).await.unwrap();
+/// let call = &fleet.calls()[0];
+/// assert_eq!((call.workspace_id, call.operation), (id, Operation::Stop));
+/// assert_eq!(call.before.as_ref().unwrap().state, WorkspaceState::Running);
+/// assert!(call.effective);
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Call {
     /// The workspace.
@@ -89,6 +146,21 @@ pub struct Call {
 impl Call {
     /// The occurrence the call served: the workspace's time for the operation when
     /// called.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// let at = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// fleet.insert(Workspace { auto_start_at: Some(at),
+    ///     ..Workspace::new(id, WorkspaceState::Stopped) });
+    /// fleet.start(id).await.unwrap();
+    /// assert_eq!(fleet.calls()[0].occurrence().unwrap().deadline, at);
+    /// # });
+    /// ```
     pub fn occurrence(&self) -> Option<Occurrence> {
         let at = self.before.as_ref()?.scheduled_at(self.operation)?;
         Some(Occurrence {
@@ -102,9 +174,41 @@ impl Call {
 /// Called whenever a workspace finishes a transition to running or stopped, with the
 /// workspace (to update its auto-start and auto-stop times, as a real service would
 /// after a start or stop) and the time.
+///
+/// ```
+/// use std::sync::Arc;
+/// use workspace_lifecycle::testkit::{FakeWorkspaces, TransitionHook};
+/// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState};
+///
+/// // One hook for several fleets (say, one per simulated region).
+/// let hook: TransitionHook = Arc::new(|ws, at| {
+///     ws.auto_stop_at = (ws.state == WorkspaceState::Running)
+///         .then(|| at + chrono::TimeDelta::hours(8));
+/// });
+/// let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+/// fleet.on_transition({
+///     let hook = hook.clone();
+///     move |ws, at| hook(ws, at)
+/// });
+/// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+/// fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
+/// fleet.transition(id, WorkspaceState::Running);
+/// let stop = fleet.get_snapshot(id).unwrap().auto_stop_at.unwrap();
+/// assert_eq!(stop.to_rfc3339(), "2026-01-05T16:00:00+00:00");
+/// ```
 pub type TransitionHook = Arc<dyn Fn(&mut Workspace, DateTime<Utc>) + Send + Sync>;
 
 /// In-memory workspaces with fault injection. Clones share one fleet.
+///
+/// ```
+/// use workspace_lifecycle::testkit::FakeWorkspaces;
+/// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState};
+///
+/// let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+/// let engines_view = fleet.clone(); // what a test hands to the engine
+/// fleet.insert(Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Stopped));
+/// assert_eq!(engines_view.snapshots().len(), 1);
+/// ```
 #[derive(Clone)]
 pub struct FakeWorkspaces {
     inner: Arc<Mutex<Fleet>>,
@@ -173,6 +277,14 @@ impl Drop for CallGuard {
 
 impl FakeWorkspaces {
     /// An empty fleet whose transitions take time on `clock`.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::FakeClock;
+    ///
+    /// let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// assert!(fleet.snapshots().is_empty() && fleet.calls().is_empty());
+    /// ```
     pub fn new(clock: impl Clock) -> Self {
         FakeWorkspaces {
             inner: Arc::new(Mutex::new(Fleet::default())),
@@ -181,6 +293,17 @@ impl FakeWorkspaces {
     }
 
     /// Adds (or replaces) a workspace, behaving [`Behavior::Succeed`].
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState};
+    ///
+    /// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Running)); // same id: replaced
+    /// assert_eq!(fleet.snapshots(), [Workspace::new(id, WorkspaceState::Running)]);
+    /// ```
     pub fn insert(&self, ws: Workspace) {
         self.inner.lock().entries.insert(
             ws.id,
@@ -194,11 +317,38 @@ impl FakeWorkspaces {
     }
 
     /// Deletes a workspace; `get` then returns `None` and start/stop `NotFound`.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{
+    ///     FakeClock, Workspace, WorkspaceError, WorkspaceId, WorkspaceState, Workspaces,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Running));
+    /// assert!(fleet.remove(id).is_some());
+    /// assert_eq!(fleet.get(id).await.unwrap(), None);
+    /// assert!(matches!(fleet.stop(id).await, Err(WorkspaceError::NotFound(_))));
+    /// # });
+    /// ```
     pub fn remove(&self, id: WorkspaceId) -> Option<Workspace> {
         self.inner.lock().entries.remove(&id).map(|e| e.ws)
     }
 
     /// The workspace as the engine would read it now.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState};
+    ///
+    /// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// let ws = Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Stopped);
+    /// fleet.insert(ws.clone());
+    /// assert_eq!(fleet.get_snapshot(ws.id), Some(ws));
+    /// assert_eq!(fleet.get_snapshot(WorkspaceId(uuid::Uuid::from_u128(2))), None);
+    /// ```
     pub fn get_snapshot(&self, id: WorkspaceId) -> Option<Workspace> {
         let mut fleet = self.inner.lock();
         fleet.settle(self.clock.now());
@@ -206,6 +356,19 @@ impl FakeWorkspaces {
     }
 
     /// Every workspace as the engine would read it now, in id order.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState};
+    ///
+    /// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// for n in [2, 1] {
+    ///     let id = WorkspaceId(uuid::Uuid::from_u128(n));
+    ///     fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
+    /// }
+    /// let ids: Vec<u128> = fleet.snapshots().iter().map(|ws| ws.id.0.as_u128()).collect();
+    /// assert_eq!(ids, [1, 2]);
+    /// ```
     pub fn snapshots(&self) -> Vec<Workspace> {
         let mut fleet = self.inner.lock();
         fleet.settle(self.clock.now());
@@ -214,6 +377,19 @@ impl FakeWorkspaces {
 
     /// Changes a workspace's data in place (state, auto-start, auto-stop), as its owner
     /// would; any transition under way is abandoned. Returns false if it does not exist.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState};
+    ///
+    /// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Running));
+    /// let at = "2026-01-05T18:00:00Z".parse().unwrap();
+    /// assert!(fleet.update(id, |ws| ws.auto_stop_at = Some(at)));
+    /// assert_eq!(fleet.get_snapshot(id).unwrap().auto_stop_at, Some(at));
+    /// assert!(!fleet.update(WorkspaceId(uuid::Uuid::from_u128(2)), |_| {}));
+    /// ```
     pub fn update(&self, id: WorkspaceId, change: impl FnOnce(&mut Workspace)) -> bool {
         let mut fleet = self.inner.lock();
         fleet.settle(self.clock.now());
@@ -230,6 +406,19 @@ impl FakeWorkspaces {
     /// A transition made by the workspace's user (not the engine): the state becomes
     /// `target` at once and the transition hook runs. Returns false if the workspace
     /// does not exist.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState};
+    ///
+    /// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
+    /// assert!(fleet.transition(id, WorkspaceState::Running));
+    /// assert_eq!(fleet.get_snapshot(id).unwrap().state, WorkspaceState::Running);
+    /// // The user's own start is not a call the engine made: nothing is recorded.
+    /// assert!(fleet.calls().is_empty());
+    /// ```
     pub fn transition(&self, id: WorkspaceId, target: WorkspaceState) -> bool {
         let now = self.clock.now();
         let mut fleet = self.inner.lock();
@@ -249,6 +438,21 @@ impl FakeWorkspaces {
     }
 
     /// Sets how a workspace answers start and stop from now on.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Running));
+    /// fleet.set_behavior(id, Behavior::Fail);
+    /// assert!(fleet.stop(id).await.is_err());
+    /// assert!(fleet.stop(id).await.is_err()); // until told otherwise
+    /// assert_eq!(fleet.get_snapshot(id).unwrap().state, WorkspaceState::Running);
+    /// # });
+    /// ```
     pub fn set_behavior(&self, id: WorkspaceId, behavior: Behavior) {
         if let Some(entry) = self.inner.lock().entries.get_mut(&id) {
             entry.behavior = behavior;
@@ -256,6 +460,21 @@ impl FakeWorkspaces {
     }
 
     /// Makes the next `n` start/stop calls of a workspace fail, whatever its behavior.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Running));
+    /// fleet.fail_next(id, 2);
+    /// assert!(fleet.stop(id).await.is_err());
+    /// assert!(fleet.stop(id).await.is_err());
+    /// assert!(fleet.stop(id).await.is_ok()); // back to its behavior
+    /// # });
+    /// ```
     pub fn fail_next(&self, id: WorkspaceId, n: u32) {
         if let Some(entry) = self.inner.lock().entries.get_mut(&id) {
             entry.fail_next = n;
@@ -263,6 +482,26 @@ impl FakeWorkspaces {
     }
 
     /// Runs `hook` after every finished transition to running or stopped.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// // As a real service would: a started workspace gets its auto-stop time.
+    /// fleet.on_transition(|ws, at| {
+    ///     if ws.state == WorkspaceState::Running {
+    ///         ws.auto_stop_at = Some(at + chrono::TimeDelta::hours(8));
+    ///     }
+    /// });
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
+    /// fleet.start(id).await.unwrap();
+    /// let stop = fleet.get_snapshot(id).unwrap().auto_stop_at.unwrap();
+    /// assert_eq!(stop.to_rfc3339(), "2026-01-05T16:00:00+00:00");
+    /// # });
+    /// ```
     pub fn on_transition(
         &self,
         hook: impl Fn(&mut Workspace, DateTime<Utc>) + Send + Sync + 'static,
@@ -271,6 +510,23 @@ impl FakeWorkspaces {
     }
 
     /// Every start/stop call so far, in order.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{
+    ///     FakeClock, Operation, Workspace, WorkspaceId, WorkspaceState, Workspaces,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
+    /// fleet.start(id).await.unwrap();
+    /// fleet.stop(id).await.unwrap();
+    /// let made: Vec<Operation> = fleet.calls().iter().map(|call| call.operation).collect();
+    /// assert_eq!(made, [Operation::Start, Operation::Stop]);
+    /// # });
+    /// ```
     pub fn calls(&self) -> Vec<Call> {
         self.inner.lock().calls.clone()
     }
@@ -284,6 +540,21 @@ impl FakeWorkspaces {
     ///   whose caller was dropped mid-way, as by a crash, has an outcome its caller
     ///   never learned; a repeat after it is allowed);
     /// - no workspace ever had two calls in flight at once.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
+    /// assert!(fleet.violations().is_empty());
+    /// // A start with no auto-start time: the engine must never make this call.
+    /// fleet.start(id).await.unwrap();
+    /// assert_eq!(fleet.violations().len(), 1);
+    /// # });
+    /// ```
     pub fn violations(&self) -> Vec<String> {
         let fleet = self.inner.lock();
         let mut found = fleet.overlaps.clone();
@@ -454,22 +725,53 @@ pub struct SeededRng(u64);
 
 impl SeededRng {
     /// A generator whose sequence is fixed by `seed`.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::SeededRng;
+    ///
+    /// let (mut a, mut b) = (SeededRng::new(7), SeededRng::new(7));
+    /// let draws = |rng: &mut SeededRng| [rng.next_u64(), rng.next_u64(), rng.next_u64()];
+    /// assert_eq!(draws(&mut a), draws(&mut b));
+    /// ```
     pub fn new(seed: u64) -> Self {
         SeededRng(seed)
     }
 
     /// The next 64 random bits.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::SeededRng;
+    ///
+    /// let mut rng = SeededRng::new(7);
+    /// assert_ne!(rng.next_u64(), rng.next_u64());
+    /// assert_ne!(SeededRng::new(1).next_u64(), SeededRng::new(2).next_u64());
+    /// ```
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         crate::config::splitmix64(self.0.wrapping_sub(0x9E37_79B9_7F4A_7C15))
     }
 
     /// A number in `0..n` (0 when `n` is 0).
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::SeededRng;
+    ///
+    /// let mut rng = SeededRng::new(7);
+    /// assert!((0..1000).all(|_| rng.below(6) < 6));
+    /// assert_eq!(rng.below(0), 0);
+    /// ```
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64().checked_rem(n).unwrap_or(0)
     }
 
     /// True `percent` times in 100.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::SeededRng;
+    ///
+    /// let mut rng = SeededRng::new(7);
+    /// assert!((0..1000).all(|_| !rng.chance(0) && rng.chance(100)));
+    /// ```
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }

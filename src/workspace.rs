@@ -14,6 +14,15 @@ use crate::job::Operation;
 ///
 /// Ids are ordered by the bytes of the UUID, which is both [`Uuid`]'s `Ord` and
 /// Postgres' `uuid` order; [`Workspaces::list`] pages in that order.
+///
+/// ```
+/// use uuid::Uuid;
+/// use workspace_lifecycle::WorkspaceId;
+///
+/// let (a, b) = (WorkspaceId::from(Uuid::from_u128(1)), WorkspaceId(Uuid::from_u128(2)));
+/// assert!(a < b); // the order `Workspaces::list` pages in
+/// assert_eq!(a.to_string(), "00000000-0000-0000-0000-000000000001");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WorkspaceId(pub Uuid);
 
@@ -30,6 +39,15 @@ impl From<Uuid> for WorkspaceId {
 }
 
 /// Where a workspace is, as its owner reports it.
+///
+/// ```
+/// use workspace_lifecycle::{Operation, Readiness, Workspace, WorkspaceId, WorkspaceState};
+///
+/// let ws = Workspace::new(WorkspaceId(uuid::Uuid::nil()), WorkspaceState::Failed);
+/// assert_eq!(ws.readiness(Operation::Stop), Readiness::Act);
+/// assert_eq!(ws.readiness(Operation::Start), Readiness::NotApplicable);
+/// assert_eq!(WorkspaceState::Failed.to_string(), "failed");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WorkspaceState {
     /// Up. An auto-stop applies; an auto-start is already done.
@@ -59,6 +77,18 @@ impl fmt::Display for WorkspaceState {
 }
 
 /// A snapshot of one workspace: everything the engine decides from.
+///
+/// ```
+/// use workspace_lifecycle::{Operation, Workspace, WorkspaceId, WorkspaceState};
+///
+/// let at = "2026-01-05T18:00:00Z".parse().unwrap();
+/// let ws = Workspace {
+///     auto_stop_at: Some(at),
+///     ..Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Running)
+/// };
+/// assert_eq!(ws.scheduled_at(Operation::Stop), Some(at));
+/// assert_eq!(ws.scheduled_at(Operation::Start), None);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Workspace {
     /// Its id.
@@ -73,6 +103,13 @@ pub struct Workspace {
 
 impl Workspace {
     /// A workspace with no auto-start or auto-stop time.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{Workspace, WorkspaceId, WorkspaceState};
+    ///
+    /// let ws = Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Stopped);
+    /// assert_eq!((ws.auto_start_at, ws.auto_stop_at), (None, None));
+    /// ```
     pub fn new(id: WorkspaceId, state: WorkspaceState) -> Self {
         Workspace {
             id,
@@ -117,6 +154,18 @@ impl Workspace {
     }
 
     /// The scheduled time for `operation`: the auto-start or the auto-stop time.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{Operation, Workspace, WorkspaceId, WorkspaceState};
+    ///
+    /// let at = "2026-01-06T09:00:00Z".parse().unwrap();
+    /// let ws = Workspace {
+    ///     auto_start_at: Some(at),
+    ///     ..Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Stopped)
+    /// };
+    /// assert_eq!(ws.scheduled_at(Operation::Start), Some(at));
+    /// assert_eq!(ws.scheduled_at(Operation::Stop), None);
+    /// ```
     pub fn scheduled_at(&self, operation: Operation) -> Option<DateTime<Utc>> {
         match operation {
             Operation::Start => self.auto_start_at,
@@ -128,6 +177,16 @@ impl Workspace {
     ///
     /// This one table is shared by the scheduler (it creates a job only on
     /// [`Readiness::Act`]) and the executor (it acts only on [`Readiness::Act`]).
+    ///
+    /// ```
+    /// use workspace_lifecycle::{Operation, Readiness, Workspace, WorkspaceId, WorkspaceState};
+    ///
+    /// let mut ws = Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Stopped);
+    /// assert_eq!(ws.readiness(Operation::Start), Readiness::Act);
+    /// assert_eq!(ws.readiness(Operation::Stop), Readiness::AlreadyDone);
+    /// ws.state = WorkspaceState::Starting;
+    /// assert_eq!(ws.readiness(Operation::Start), Readiness::InTransition);
+    /// ```
     pub fn readiness(&self, operation: Operation) -> Readiness {
         use WorkspaceState::*;
         match (operation, self.state) {
@@ -140,6 +199,14 @@ impl Workspace {
 }
 
 /// What an operation would mean for a workspace in its current state.
+///
+/// ```
+/// use workspace_lifecycle::{Operation, Readiness, Workspace, WorkspaceId, WorkspaceState};
+///
+/// let ws = Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Running);
+/// assert_eq!(ws.readiness(Operation::Stop), Readiness::Act);
+/// assert_eq!(ws.readiness(Operation::Start), Readiness::AlreadyDone);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Readiness {
     /// The operation applies: start a stopped workspace, stop a running or failed one.
@@ -196,6 +263,23 @@ pub enum Readiness {
 #[async_trait]
 pub trait Workspaces: Send + Sync + 'static {
     /// One page of workspaces with ids after `after`, ascending, at most `limit`.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+    ///
+    /// let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let ids = [1, 2, 3].map(|n| WorkspaceId(uuid::Uuid::from_u128(n)));
+    /// for id in ids {
+    ///     fleet.insert(Workspace::new(id, WorkspaceState::Running));
+    /// }
+    /// let first = fleet.list(None, 2).await.unwrap();
+    /// assert_eq!(first.iter().map(|ws| ws.id).collect::<Vec<_>>(), ids[..2]);
+    /// let rest = fleet.list(Some(first[1].id), 2).await.unwrap();
+    /// assert_eq!(rest.len(), 1); // shorter than the limit: the last page
+    /// # });
+    /// ```
     async fn list(
         &self,
         after: Option<WorkspaceId>,
@@ -203,11 +287,52 @@ pub trait Workspaces: Send + Sync + 'static {
     ) -> Result<Vec<Workspace>, WorkspaceError>;
 
     /// One workspace, or `None` if it does not exist.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+    ///
+    /// let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// assert_eq!(fleet.get(id).await.unwrap(), None);
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
+    /// assert_eq!(fleet.get(id).await.unwrap().unwrap().state, WorkspaceState::Stopped);
+    /// # });
+    /// ```
     async fn get(&self, id: WorkspaceId) -> Result<Option<Workspace>, WorkspaceError>;
 
     /// Start the workspace.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, WorkspaceError, Workspaces};
+    /// use workspace_lifecycle::{Workspace, WorkspaceId, WorkspaceState};
+    ///
+    /// let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// assert!(matches!(fleet.start(id).await, Err(WorkspaceError::NotFound(_))));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
+    /// fleet.start(id).await.unwrap();
+    /// assert_eq!(fleet.get(id).await.unwrap().unwrap().state, WorkspaceState::Running);
+    /// # });
+    /// ```
     async fn start(&self, id: WorkspaceId) -> Result<(), WorkspaceError>;
 
     /// Stop the workspace.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{FakeClock, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+    ///
+    /// let fleet = FakeWorkspaces::new(FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap()));
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Running));
+    /// fleet.stop(id).await.unwrap();
+    /// assert_eq!(fleet.get(id).await.unwrap().unwrap().state, WorkspaceState::Stopped);
+    /// # });
+    /// ```
     async fn stop(&self, id: WorkspaceId) -> Result<(), WorkspaceError>;
 }

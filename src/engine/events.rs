@@ -26,6 +26,30 @@ use crate::store::JobStore;
 use crate::workspace::{WorkspaceId, Workspaces};
 
 /// Something that happened to one job, as one engine saw it.
+///
+/// ```
+/// use workspace_lifecycle::{Clock, Operation};
+/// # use workspace_lifecycle::testkit::FakeWorkspaces;
+/// # use workspace_lifecycle::*;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+/// # let fleet = FakeWorkspaces::new(clock.clone());
+/// # let id = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # fleet.insert(Workspace {
+/// #     auto_stop_at: Some("2026-01-05T18:00:00Z".parse().unwrap()),
+/// #     ..Workspace::new(id, WorkspaceState::Running)
+/// # });
+/// # let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(), fleet,
+/// #     Config::default()).unwrap();
+/// let mut events = engine.subscribe();
+/// engine.reconcile_all().await.unwrap();
+/// let event = events.recv().await.unwrap();
+/// assert_eq!((event.workspace_id, event.operation), (id, Operation::Stop));
+/// assert_eq!(event.deadline.to_rfc3339(), "2026-01-05T18:00:00+00:00");
+/// assert_eq!(event.at, clock.now()); // when it was scheduled, not when it is due
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
     /// When, on the engine's clock.
@@ -43,6 +67,33 @@ pub struct Event {
 }
 
 /// What happened to a job.
+///
+/// ```
+/// use std::time::Duration;
+/// use workspace_lifecycle::EventKind;
+/// # use workspace_lifecycle::testkit::FakeWorkspaces;
+/// # use workspace_lifecycle::*;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+/// # let fleet = FakeWorkspaces::new(clock.clone());
+/// # fleet.insert(Workspace {
+/// #     auto_stop_at: Some("2026-01-05T18:00:00Z".parse().unwrap()),
+/// #     ..Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Running)
+/// # });
+/// # let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(), fleet,
+/// #     Config::default()).unwrap();
+/// let mut events = engine.subscribe();
+/// engine.reconcile_all().await.unwrap();
+/// clock.advance(Duration::from_secs(10 * 3600));
+/// engine.execute_due().await.unwrap();
+///
+/// assert_eq!(events.recv().await.unwrap().kind, EventKind::Scheduled);
+/// assert_eq!(events.recv().await.unwrap().kind, EventKind::Started { attempt: 1 });
+/// let done = events.recv().await.unwrap().kind;
+/// assert!(matches!(done, EventKind::Completed { acted: true, .. }));
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EventKind {
@@ -92,6 +143,35 @@ pub enum EventKind {
 /// A subscription to an engine's [`Event`]s: [`LifecycleEngine::subscribe`].
 ///
 /// Read it with [`recv`](Events::recv), or as a `futures_core::Stream`.
+///
+/// ```
+/// use workspace_lifecycle::EventKind;
+/// # use workspace_lifecycle::testkit::FakeWorkspaces;
+/// # use workspace_lifecycle::*;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+/// # let fleet = FakeWorkspaces::new(clock.clone());
+/// # fleet.insert(Workspace {
+/// #     auto_stop_at: Some("2026-01-05T18:00:00Z".parse().unwrap()),
+/// #     ..Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Running)
+/// # });
+/// # let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(), fleet,
+/// #     Config::default()).unwrap();
+/// let mut events = engine.subscribe();
+/// // A notifier task that tells users what happens, until the engine is gone.
+/// let notifier = tokio::spawn(async move {
+///     let mut told = Vec::new();
+///     while let Some(event) = events.recv().await {
+///         told.push(event.kind);
+///     }
+///     told
+/// });
+/// engine.reconcile_all().await.unwrap();
+/// drop(engine);
+/// assert_eq!(notifier.await.unwrap(), [EventKind::Scheduled]);
+/// # });
+/// ```
 pub struct Events {
     /// Waits for the next message; reused so polling as a stream does not allocate
     /// per event.
@@ -116,12 +196,62 @@ impl Events {
 
     /// The next event; `None` once the engine is dropped. Events this subscriber fell
     /// too far behind to see are skipped and counted in [`missed`](Events::missed).
+    ///
+    /// ```
+    /// use workspace_lifecycle::EventKind;
+    /// # use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// # use workspace_lifecycle::*;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// # let fleet = FakeWorkspaces::new(clock.clone());
+    /// # fleet.insert(Workspace {
+    /// #     auto_stop_at: Some("2026-01-05T18:00:00Z".parse().unwrap()),
+    /// #     ..Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Running)
+    /// # });
+    /// # let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(), fleet,
+    /// #     Config::default()).unwrap();
+    /// let mut events = engine.subscribe();
+    /// engine.reconcile_all().await.unwrap();
+    /// drop(engine);
+    /// // Events sent before the engine went are still delivered, then `None`.
+    /// assert_eq!(events.recv().await.unwrap().kind, EventKind::Scheduled);
+    /// assert_eq!(events.recv().await, None);
+    /// # });
+    /// ```
     pub async fn recv(&mut self) -> Option<Event> {
         std::future::poll_fn(|cx| self.poll_next_event(cx)).await
     }
 
     /// How many events this subscriber missed by falling more than
     /// `Config::event_buffer` behind.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{
+    ///     Config, FakeClock, InMemoryStore, LifecycleEngine, Workspace, WorkspaceId,
+    ///     WorkspaceState,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// let fleet = FakeWorkspaces::new(clock.clone());
+    /// for n in 1..=2 {
+    ///     fleet.insert(Workspace {
+    ///         auto_stop_at: Some("2026-01-05T18:00:00Z".parse().unwrap()),
+    ///         ..Workspace::new(WorkspaceId(uuid::Uuid::from_u128(n)), WorkspaceState::Running)
+    ///     });
+    /// }
+    /// let config = Config { event_buffer: 1, ..Config::default() };
+    /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock, fleet, config).unwrap();
+    /// let mut events = engine.subscribe();
+    /// engine.reconcile_all().await.unwrap(); // two events into a buffer of one
+    ///
+    /// let newest = events.recv().await.unwrap();
+    /// assert_eq!(newest.workspace_id, WorkspaceId(uuid::Uuid::from_u128(2)));
+    /// assert_eq!(events.missed(), 1);
+    /// # });
+    /// ```
     pub fn missed(&self) -> u64 {
         self.missed
     }

@@ -39,6 +39,30 @@ use crate::telemetry::record;
 use crate::workspace::{Readiness, Workspace, Workspaces};
 
 /// What a claimed job should do, judged from the workspace's data at that moment.
+///
+/// ```
+/// use std::time::Duration;
+/// use workspace_lifecycle::executor::{verdict, Verdict};
+/// # use workspace_lifecycle::*;
+/// # let job = |deadline| Job { id: JobId(uuid::Uuid::nil()), created_at: deadline,
+/// #     updated_at: deadline, started_at: Some(deadline), cancelled_at: None,
+/// #     completed_at: None, error: None, workspace_id: WorkspaceId(uuid::Uuid::nil()),
+/// #     operation: Operation::Stop, deadline, run_at: deadline, attempt: 1,
+/// #     failed_attempts: 0, lease_expires_at: None, claimed_by: None };
+/// let at: chrono::DateTime<chrono::Utc> = "2026-01-05T18:00:00Z".parse().unwrap();
+/// let mut ws = Workspace {
+///     auto_stop_at: Some(at),
+///     ..Workspace::new(WorkspaceId(uuid::Uuid::nil()), WorkspaceState::Stopping)
+/// };
+/// let config = Config { catch_up_window: Some(Duration::from_secs(3600)), ..Config::default() };
+/// // Mid-transition: try again shortly, not at a time of the data's choosing.
+/// let deferred = verdict(&job(at), Some(&ws), at, &config);
+/// assert!(matches!(deferred, Verdict::Defer { until: None, .. }));
+/// // Found two hours late, past the one-hour catch-up window: skipped, not acted on.
+/// ws.state = WorkspaceState::Running;
+/// let late = at + chrono::TimeDelta::hours(2);
+/// assert!(matches!(verdict(&job(at), Some(&ws), late, &config), Verdict::Missed(_)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// Call start (stop).
@@ -162,6 +186,34 @@ pub fn verdict(
 }
 
 /// What an executor pass did.
+///
+/// ```
+/// use std::time::Duration;
+/// use workspace_lifecycle::testkit::FakeWorkspaces;
+/// use workspace_lifecycle::{
+///     Config, FakeClock, InMemoryStore, LifecycleEngine, Workspace, WorkspaceId,
+///     WorkspaceState,
+/// };
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+/// let fleet = FakeWorkspaces::new(clock.clone());
+/// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+/// fleet.insert(Workspace {
+///     auto_stop_at: Some("2026-01-05T09:00:00Z".parse().unwrap()),
+///     ..Workspace::new(id, WorkspaceState::Running)
+/// });
+/// let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(), fleet.clone(),
+///     Config::default()).unwrap();
+/// engine.reconcile_all().await.unwrap();
+/// clock.advance(Duration::from_secs(3600));
+///
+/// fleet.fail_next(id, 1);
+/// let report = engine.execute_due().await.unwrap();
+/// // The failed stop is released for a retry with backoff, not given up on.
+/// assert_eq!((report.claimed, report.retried, report.stopped), (1, 1, 0));
+/// # });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ExecuteReport {
@@ -193,6 +245,17 @@ pub struct ExecuteReport {
 
 impl ExecuteReport {
     /// Adds another report's counts to this one.
+    ///
+    /// ```
+    /// use workspace_lifecycle::ExecuteReport;
+    ///
+    /// let mut pass = ExecuteReport::default();
+    /// pass.stopped = 2;
+    /// let mut total = ExecuteReport::default();
+    /// total.add(&pass);
+    /// total.add(&pass);
+    /// assert_eq!(total.stopped, 4);
+    /// ```
     pub fn add(&mut self, other: &ExecuteReport) {
         self.rescued += other.rescued;
         self.claimed += other.claimed;
@@ -362,6 +425,35 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// A store error in the rescue or a claim ends the pass after the jobs already
     /// claimed are done. Errors while performing a job never fail the pass: they are
     /// counted in the report and the job is retried or rescued.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{
+    ///     Config, ExecuteReport, FakeClock, InMemoryStore, LifecycleEngine, Workspace,
+    ///     WorkspaceId, WorkspaceState,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// let fleet = FakeWorkspaces::new(clock.clone());
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace {
+    ///     auto_start_at: Some("2026-01-05T09:00:00Z".parse().unwrap()),
+    ///     ..Workspace::new(id, WorkspaceState::Stopped)
+    /// });
+    /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(), fleet.clone(),
+    ///     Config::default()).unwrap();
+    /// engine.reconcile_all().await.unwrap();
+    /// clock.advance(Duration::from_secs(3600));
+    ///
+    /// let report = engine.execute_due().await.unwrap();
+    /// assert_eq!((report.claimed, report.started), (1, 1));
+    /// assert_eq!(fleet.get_snapshot(id).unwrap().state, WorkspaceState::Running);
+    /// // Once per occurrence: the next pass finds nothing to do.
+    /// assert_eq!(engine.execute_due().await.unwrap(), ExecuteReport::default());
+    /// # });
+    /// ```
     pub async fn execute_due(&self) -> Result<ExecuteReport, Error> {
         let mut report = ExecuteReport::default();
         let mut tasks = JoinSet::new();

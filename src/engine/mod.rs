@@ -104,6 +104,18 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// # Errors
     ///
     /// [`ConfigError`] if `config` does not pass [`Config::validate`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{Config, ConfigError, FakeClock, InMemoryStore, LifecycleEngine};
+    ///
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// let fleet = FakeWorkspaces::new(clock.clone());
+    /// let config = Config { lease: Duration::from_millis(10), ..Config::default() };
+    /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock, fleet, config);
+    /// assert!(matches!(engine, Err(ConfigError::TooSmall { field: "lease", .. })));
+    /// ```
     pub fn new(store: S, clock: C, workspaces: W, config: Config) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(LifecycleEngine {
@@ -124,21 +136,87 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     }
 
     /// The job store.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{
+    ///     Config, FakeClock, InMemoryStore, JobStore, LifecycleEngine, Workspace, WorkspaceId,
+    ///     WorkspaceState,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// # let fleet = FakeWorkspaces::new(clock.clone());
+    /// # fleet.insert(Workspace {
+    /// #     auto_stop_at: Some("2026-01-05T18:00:00Z".parse().unwrap()),
+    /// #     ..Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Running)
+    /// # });
+    /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock, fleet, Config::default())
+    ///     .unwrap();
+    /// engine.reconcile_all().await.unwrap();
+    /// // The job table is the record: each job's log says why it exists.
+    /// let job = engine.store().jobs().pop().unwrap();
+    /// let log = engine.store().job_log_list(job.id).await.unwrap();
+    /// assert!(log[0].output.starts_with("scheduled"));
+    /// # });
+    /// ```
     pub fn store(&self) -> &S {
         &self.inner.store
     }
 
     /// The clock.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{Clock, Config, FakeClock, InMemoryStore, LifecycleEngine};
+    ///
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// let fleet = FakeWorkspaces::new(clock.clone());
+    /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(), fleet,
+    ///     Config::default()).unwrap();
+    /// // Clones of a `FakeClock` share one time: moving the test's moves the engine's.
+    /// clock.advance(Duration::from_secs(60));
+    /// assert_eq!(engine.clock().now().to_rfc3339(), "2026-01-05T08:01:00+00:00");
+    /// ```
     pub fn clock(&self) -> &C {
         &self.inner.clock
     }
 
     /// The workspaces.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{
+    ///     Config, FakeClock, InMemoryStore, LifecycleEngine, Workspace, WorkspaceId,
+    ///     WorkspaceState,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(),
+    ///     FakeWorkspaces::new(clock), Config::default()).unwrap();
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// engine.workspaces().insert(Workspace::new(id, WorkspaceState::Stopped));
+    /// assert_eq!(engine.reconcile_all().await.unwrap().workspaces, 1);
+    /// # });
+    /// ```
     pub fn workspaces(&self) -> &W {
         &self.inner.workspaces
     }
 
     /// The configuration.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{Config, FakeClock, InMemoryStore, LifecycleEngine};
+    ///
+    /// # let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// # let fleet = FakeWorkspaces::new(clock.clone());
+    /// let config = Config { page_size: 100, ..Config::default() };
+    /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock, fleet, config).unwrap();
+    /// assert_eq!(engine.config().page_size, 100);
+    /// ```
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
@@ -149,6 +227,31 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     }
 
     /// The id this engine records on the jobs it claims.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{
+    ///     Config, FakeClock, InMemoryStore, LifecycleEngine, Workspace, WorkspaceId,
+    ///     WorkspaceState,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// let fleet = FakeWorkspaces::new(clock.clone());
+    /// fleet.insert(Workspace {
+    ///     auto_stop_at: Some("2026-01-05T09:00:00Z".parse().unwrap()),
+    ///     ..Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Running)
+    /// });
+    /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(), fleet,
+    ///     Config::default()).unwrap();
+    /// engine.reconcile_all().await.unwrap();
+    /// clock.advance(Duration::from_secs(3600));
+    /// engine.execute_due().await.unwrap();
+    /// // Which replica acted on a job stays on its row.
+    /// assert_eq!(engine.store().jobs()[0].claimed_by, Some(engine.executor_id()));
+    /// # });
+    /// ```
     pub fn executor_id(&self) -> ExecutorId {
         self.inner.executor_id
     }
@@ -163,6 +266,41 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// `Config::stop_reminder`).
     ///
     /// Returns what the loops did in total.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokio_util::sync::CancellationToken;
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{
+    ///     Config, EventKind, FakeClock, InMemoryStore, LifecycleEngine, Workspace, WorkspaceId,
+    ///     WorkspaceState,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// let fleet = FakeWorkspaces::new(clock.clone());
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace {
+    ///     auto_stop_at: Some("2026-01-05T18:00:00Z".parse().unwrap()),
+    ///     ..Workspace::new(id, WorkspaceState::Running)
+    /// });
+    /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(), fleet.clone(),
+    ///     Config::default()).unwrap();
+    /// let mut events = engine.subscribe();
+    /// let shutdown = CancellationToken::new();
+    /// let running = tokio::spawn({
+    ///     let (engine, shutdown) = (engine.clone(), shutdown.clone());
+    ///     async move { engine.run(shutdown).await }
+    /// });
+    ///
+    /// assert_eq!(events.recv().await.unwrap().kind, EventKind::Scheduled);
+    /// clock.advance(Duration::from_secs(10 * 3600));
+    /// while !matches!(events.recv().await.unwrap().kind, EventKind::Completed { .. }) {}
+    /// shutdown.cancel();
+    /// assert_eq!(running.await.unwrap().execute.stopped, 1);
+    /// assert_eq!(fleet.get_snapshot(id).unwrap().state, WorkspaceState::Stopped);
+    /// # });
+    /// ```
     pub async fn run(&self, shutdown: CancellationToken) -> RunReport {
         let (reconcile, execute, (), ()) = tokio::join!(
             self.scheduler_loop(&shutdown),
@@ -175,6 +313,37 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
 }
 
 /// What [`LifecycleEngine::run`] did, summed over its passes.
+///
+/// ```
+/// # use std::time::Duration;
+/// # use tokio_util::sync::CancellationToken;
+/// # use workspace_lifecycle::testkit::FakeWorkspaces;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+/// # let fleet = FakeWorkspaces::new(clock.clone());
+/// # fleet.insert(Workspace {
+/// #     auto_stop_at: Some("2026-01-05T18:00:00Z".parse().unwrap()),
+/// #     ..Workspace::new(WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceState::Running)
+/// # });
+/// # let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(), fleet,
+/// #     Config::default()).unwrap();
+/// # let mut events = engine.subscribe();
+/// let shutdown = CancellationToken::new();
+/// let running = tokio::spawn({
+///     let (engine, shutdown) = (engine.clone(), shutdown.clone());
+///     async move { engine.run(shutdown).await }
+/// });
+/// // ... one workspace's auto-stop comes due and is done ...
+/// # events.recv().await.unwrap();
+/// # clock.advance(Duration::from_secs(10 * 3600));
+/// # while !matches!(events.recv().await.unwrap().kind, EventKind::Completed { .. }) {}
+/// shutdown.cancel();
+/// let report: RunReport = running.await.unwrap();
+/// assert_eq!(report.reconcile.created, 1); // over every scheduler pass
+/// assert_eq!(report.execute.stopped, 1);
+/// # });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RunReport {

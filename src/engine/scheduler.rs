@@ -28,6 +28,29 @@ use crate::telemetry::record;
 use crate::workspace::{Readiness, Workspace, WorkspaceId, Workspaces};
 
 /// One change the reconcile rule asks for.
+///
+/// ```
+/// use workspace_lifecycle::scheduler::{plan, Change};
+/// use workspace_lifecycle::{Workspace, WorkspaceId, WorkspaceState};
+/// # use workspace_lifecycle::*;
+/// # let pending = |deadline| Job { id: JobId(uuid::Uuid::nil()), created_at: deadline,
+/// #     updated_at: deadline, started_at: None, cancelled_at: None, completed_at: None,
+/// #     error: None, workspace_id: WorkspaceId(uuid::Uuid::nil()),
+/// #     operation: Operation::Stop, deadline, run_at: deadline, attempt: 0,
+/// #     failed_attempts: 0, lease_expires_at: None, claimed_by: None };
+/// let old = "2026-01-05T18:00:00Z".parse().unwrap();
+/// let new = "2026-01-05T19:00:00Z".parse().unwrap();
+/// let open = [pending(old)]; // a pending stop job for 18:00
+/// let mut ws = Workspace {
+///     auto_stop_at: Some(new),
+///     ..Workspace::new(WorkspaceId(uuid::Uuid::nil()), WorkspaceState::Running)
+/// };
+/// // Activity moved the auto-stop: the job moves with it rather than being replaced.
+/// let changes = plan(Some(&ws), &open);
+/// assert!(matches!(&changes[..], [Change::Reschedule { deadline, .. }] if *deadline == new));
+/// ws.auto_stop_at = None;
+/// assert!(matches!(&plan(Some(&ws), &open)[..], [Change::Cancel { .. }]));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     /// Create a job (rules 1 and 2).
@@ -174,6 +197,29 @@ pub fn plan(workspace: Option<&Workspace>, open: &[Job]) -> Vec<Change> {
 }
 
 /// What a scheduler pass did.
+///
+/// ```
+/// use workspace_lifecycle::testkit::FakeWorkspaces;
+/// use workspace_lifecycle::{
+///     Config, FakeClock, InMemoryStore, LifecycleEngine, Workspace, WorkspaceId,
+///     WorkspaceState,
+/// };
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+/// let fleet = FakeWorkspaces::new(clock.clone());
+/// for n in 1..=3 {
+///     fleet.insert(Workspace {
+///         auto_stop_at: Some("2026-01-05T18:00:00Z".parse().unwrap()),
+///         ..Workspace::new(WorkspaceId(uuid::Uuid::from_u128(n)), WorkspaceState::Running)
+///     });
+/// }
+/// let config = Config { page_size: 2, ..Config::default() };
+/// let engine = LifecycleEngine::new(InMemoryStore::new(), clock, fleet, config).unwrap();
+/// let report = engine.reconcile_all().await.unwrap();
+/// assert_eq!((report.pages, report.workspaces, report.created), (2, 3, 3));
+/// # });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReconcileReport {
@@ -196,6 +242,17 @@ pub struct ReconcileReport {
 
 impl ReconcileReport {
     /// Adds another report's counts to this one.
+    ///
+    /// ```
+    /// use workspace_lifecycle::ReconcileReport;
+    ///
+    /// let mut pass = ReconcileReport::default();
+    /// pass.created = 3;
+    /// let mut total = ReconcileReport::default();
+    /// total.add(&pass);
+    /// total.add(&pass);
+    /// assert_eq!(total.created, 6);
+    /// ```
     pub fn add(&mut self, other: &ReconcileReport) {
         self.pages += other.pages;
         self.workspaces += other.workspaces;
@@ -236,6 +293,31 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// The first store or adapter error ends the pass (pages already applied stay
     /// applied; the next pass picks up from scratch). A page out of id order gives
     /// [`WorkspaceError::UnorderedPage`] before anything of it is applied.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{
+    ///     Config, FakeClock, InMemoryStore, LifecycleEngine, Workspace, WorkspaceId,
+    ///     WorkspaceState,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// let fleet = FakeWorkspaces::new(clock.clone());
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace {
+    ///     auto_stop_at: Some("2026-01-05T18:00:00Z".parse().unwrap()),
+    ///     ..Workspace::new(id, WorkspaceState::Running)
+    /// });
+    /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock, fleet.clone(),
+    ///     Config::default()).unwrap();
+    ///
+    /// assert_eq!(engine.reconcile_all().await.unwrap().created, 1);
+    /// assert_eq!(engine.reconcile_all().await.unwrap().created, 0); // already there
+    /// fleet.update(id, |ws| ws.auto_stop_at = Some("2026-01-05T19:00:00Z".parse().unwrap()));
+    /// assert_eq!(engine.reconcile_all().await.unwrap().rescheduled, 1);
+    /// # });
+    /// ```
     pub async fn reconcile_all(&self) -> Result<ReconcileReport, Error> {
         let span = tracing::debug_span!("reconcile_pass");
         let started = self.inner.clock.now();
@@ -322,6 +404,28 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// # Errors
     ///
     /// A store or adapter error; nothing is half-applied.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::{
+    ///     Config, FakeClock, InMemoryStore, LifecycleEngine, Workspace, WorkspaceId,
+    ///     WorkspaceState,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
+    /// let fleet = FakeWorkspaces::new(clock.clone());
+    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Running));
+    /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock, fleet.clone(),
+    ///     Config::default()).unwrap();
+    /// engine.reconcile_all().await.unwrap();
+    ///
+    /// // The user just set an auto-stop: schedule it now, not at the next tick.
+    /// fleet.update(id, |ws| ws.auto_stop_at = Some("2026-01-05T18:00:00Z".parse().unwrap()));
+    /// assert_eq!(engine.reconcile_workspace(id).await.unwrap().created, 1);
+    /// # });
+    /// ```
     pub async fn reconcile_workspace(&self, id: WorkspaceId) -> Result<ReconcileReport, Error> {
         let ws = call_adapter(self, || self.inner.workspaces.get(id), "get")
             .await?

@@ -33,11 +33,23 @@ use crate::workspace::WorkspaceId;
 /// steps over due jobs whose workspace already has a job running.
 ///
 /// ```
-/// use workspace_lifecycle::InMemoryStore;
+/// use workspace_lifecycle::{InMemoryStore, JobInsertParams, JobStore, NewJob, Operation, WorkspaceId};
 ///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// // Ids drawn from a seed make a whole simulated run reproducible.
-/// let store = InMemoryStore::with_seed(42);
-/// # let _ = store;
+/// let ids = |store: InMemoryStore| async move {
+///     let job = NewJob {
+///         workspace_id: WorkspaceId(uuid::Uuid::from_u128(1)),
+///         operation: Operation::Stop,
+///         deadline: "2026-01-05T18:00:00Z".parse().unwrap(),
+///         run_at: None,
+///         log: None,
+///     };
+///     let now = "2026-01-05T08:00:00Z".parse().unwrap();
+///     store.job_insert(JobInsertParams { jobs: vec![job], now }).await.unwrap()[0].id
+/// };
+/// assert_eq!(ids(InMemoryStore::with_seed(42)).await, ids(InMemoryStore::with_seed(42)).await);
+/// # });
 /// ```
 #[derive(Debug)]
 pub struct InMemoryStore {
@@ -157,12 +169,34 @@ impl State {
 
 impl InMemoryStore {
     /// An empty store whose ids come from a random seed.
+    ///
+    /// ```
+    /// use workspace_lifecycle::InMemoryStore;
+    ///
+    /// assert!(InMemoryStore::new().jobs().is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::with_seed(RandomState::new().hash_one(0u64))
     }
 
     /// An empty store whose job and log ids are a function of `seed`, so a run driven
     /// by a [`FakeClock`](crate::FakeClock) is reproducible, retry jitter included.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{
+    ///     InMemoryStore, JobInsertParams, JobStore, NewJob, Operation, WorkspaceId,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let at = "2026-01-05T18:00:00Z".parse().unwrap();
+    /// let job = NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(1)),
+    ///     operation: Operation::Stop, deadline: at, run_at: None, log: None };
+    /// let insert = || JobInsertParams { jobs: vec![job.clone()], now: at };
+    /// let a = InMemoryStore::with_seed(42).job_insert(insert()).await.unwrap();
+    /// let b = InMemoryStore::with_seed(42).job_insert(insert()).await.unwrap();
+    /// assert_eq!(a[0].id, b[0].id);
+    /// # });
+    /// ```
     pub fn with_seed(seed: u64) -> Self {
         InMemoryStore {
             state: Mutex::new(State {
@@ -175,6 +209,25 @@ impl InMemoryStore {
 
     /// Every job, in no particular order: for tests and simulations that check
     /// invariants over the whole table.
+    ///
+    /// ```
+    /// use workspace_lifecycle::testkit::job_table_violations;
+    /// use workspace_lifecycle::{
+    ///     InMemoryStore, JobInsertParams, JobStore, NewJob, Operation, WorkspaceId,
+    /// };
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let at = "2026-01-05T18:00:00Z".parse().unwrap();
+    /// let job = NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(1)),
+    ///     operation: Operation::Stop, deadline: at, run_at: None, log: None };
+    /// let store = InMemoryStore::new();
+    /// // A second open job for one (workspace, operation) is skipped.
+    /// let params = JobInsertParams { jobs: vec![job.clone(), job], now: at };
+    /// store.job_insert(params).await.unwrap();
+    /// assert_eq!(store.jobs().len(), 1);
+    /// assert!(job_table_violations(&store.jobs()).is_empty());
+    /// # });
+    /// ```
     pub fn jobs(&self) -> Vec<Job> {
         self.state.lock().jobs.values().cloned().collect()
     }

@@ -71,6 +71,29 @@ pub(crate) fn check_times<'a>(
 }
 
 /// A job to create.
+///
+/// ```
+/// use workspace_lifecycle::{JobInsertParams, JobStore, LogLine, NewJob, Operation};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+///
+/// let deadline = now + chrono::TimeDelta::hours(10);
+/// let lead = chrono::TimeDelta::minutes(10); // booting takes a while
+/// let start = NewJob {
+///     workspace_id: ws,
+///     operation: Operation::Start,
+///     deadline,
+///     run_at: Some(deadline - lead),
+///     log: Some(LogLine::info("auto-start scheduled")),
+/// };
+/// let job = store.job_insert(JobInsertParams { jobs: vec![start], now }).await.unwrap().remove(0);
+/// assert_eq!((job.deadline, job.run_at), (deadline, deadline - lead));
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewJob {
     /// The workspace.
@@ -88,6 +111,29 @@ pub struct NewJob {
 }
 
 /// Parameters of [`JobStore::job_insert`].
+///
+/// ```
+/// use workspace_lifecycle::{JobInsertParams, JobStore, NewJob, Operation, WorkspaceId};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+///
+/// let stop = |n| NewJob {
+///     workspace_id: WorkspaceId(uuid::Uuid::from_u128(n)),
+///     operation: Operation::Stop,
+///     deadline: now + chrono::TimeDelta::hours(10),
+///     run_at: None,
+///     log: None,
+/// };
+/// let params = JobInsertParams { jobs: vec![stop(1), stop(2)], now };
+/// let created = store.job_insert(params).await.unwrap();
+/// assert_eq!(created.len(), 2);
+/// assert!(created.iter().all(|job| job.created_at == now && job.updated_at == now));
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobInsertParams {
     /// The jobs to create.
@@ -97,6 +143,30 @@ pub struct JobInsertParams {
 }
 
 /// One log line to add.
+///
+/// ```
+/// use workspace_lifecycle::{JobLogInsertParams, JobStore, LogLine, NewJobLog};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+/// #     executor: ExecutorId::random() };
+/// # let job = store.job_claim(claim).await.unwrap().remove(0);
+///
+/// let line = LogLine::info("stopping");
+/// let mine = NewJobLog { job_id: job.id, attempt: Some(job.attempt), line };
+/// let stale = NewJobLog { attempt: Some(job.attempt - 1), ..mine.clone() };
+/// let logs = vec![mine, stale];
+/// assert_eq!(store.job_log_insert(JobLogInsertParams { logs, now }).await.unwrap(), 1);
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewJobLog {
     /// The job.
@@ -109,6 +179,26 @@ pub struct NewJobLog {
 }
 
 /// Parameters of [`JobStore::job_log_insert`].
+///
+/// ```
+/// use workspace_lifecycle::{JobLogInsertParams, JobStore, LogLine, NewJobLog};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+///
+/// let later = now + chrono::TimeDelta::minutes(1);
+/// let logs = vec![NewJobLog { job_id: job.id, attempt: None, line: LogLine::info("moved") }];
+/// store.job_log_insert(JobLogInsertParams { logs, now: later }).await.unwrap();
+/// assert_eq!(store.job_log_list(job.id).await.unwrap()[1].created_at, later);
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobLogInsertParams {
     /// The lines to add.
@@ -118,6 +208,27 @@ pub struct JobLogInsertParams {
 }
 
 /// Parameters of [`JobStore::job_claim`].
+///
+/// ```
+/// use std::time::Duration;
+/// use workspace_lifecycle::{ExecutorId, JobClaimParams, JobStore};
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+///
+/// let executor = ExecutorId::random();
+/// let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60), executor };
+/// let claimed = store.job_claim(claim).await.unwrap();
+/// assert_eq!(claimed[0].claimed_by, Some(executor));
+/// assert_eq!(claimed[0].lease_expires_at, Some(now + chrono::TimeDelta::seconds(60)));
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobClaimParams {
     /// Jobs with `run_at <= now` are due.
@@ -131,6 +242,28 @@ pub struct JobClaimParams {
 }
 
 /// One pending job to move.
+///
+/// ```
+/// use workspace_lifecycle::{JobReschedule, JobRescheduleParams, JobStore};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+///
+/// let deadline = now + chrono::TimeDelta::hours(2);
+/// let run_at = Some(deadline - chrono::TimeDelta::minutes(5));
+/// let change = JobReschedule { id: job.id, deadline, run_at, log: None };
+/// store.job_reschedule(JobRescheduleParams { jobs: vec![change], now }).await.unwrap();
+/// let moved = store.job_get(job.id).await.unwrap().unwrap();
+/// assert_eq!((moved.deadline, Some(moved.run_at)), (deadline, run_at));
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobReschedule {
     /// The job.
@@ -144,6 +277,29 @@ pub struct JobReschedule {
 }
 
 /// Parameters of [`JobStore::job_reschedule`].
+///
+/// ```
+/// use workspace_lifecycle::{JobId, JobReschedule, JobRescheduleParams, JobStore, Rescheduled};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+///
+/// let (later, unknown) = (now + chrono::TimeDelta::hours(2), JobId(uuid::Uuid::from_u128(99)));
+/// let jobs = vec![
+///     JobReschedule { id: job.id, deadline: later, run_at: None, log: None },
+///     JobReschedule { id: unknown, deadline: later, run_at: None, log: None },
+/// ];
+/// let results = store.job_reschedule(JobRescheduleParams { jobs, now }).await.unwrap();
+/// assert_eq!(results, [(job.id, Rescheduled::Moved), (unknown, Rescheduled::NotPending)]);
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobRescheduleParams {
     /// The moves.
@@ -153,6 +309,37 @@ pub struct JobRescheduleParams {
 }
 
 /// What became of one move in [`JobStore::job_reschedule`].
+///
+/// ```
+/// use workspace_lifecycle::{JobReschedule, JobRescheduleParams, JobStore, Rescheduled};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+/// #     executor: ExecutorId::random() };
+/// # let job = store.job_claim(claim).await.unwrap().remove(0);
+/// # let done = JobCompleteParams { id: job.id, attempt: job.attempt, now, error: None,
+/// #     logs: vec![] };
+/// # store.job_complete(done).await.unwrap();
+/// # let next = NewJob { workspace_id: ws, operation: Operation::Stop,
+/// #     deadline: now + chrono::TimeDelta::days(1), run_at: None, log: None };
+/// # let next = JobInsertParams { jobs: vec![next], now };
+/// # let next = store.job_insert(next).await.unwrap().remove(0);
+///
+/// // The stop at `now` is completed: a job moved back onto it must not act again.
+/// let back = JobReschedule { id: next.id, deadline: now, run_at: None, log: None };
+/// let params = JobRescheduleParams { jobs: vec![back], now };
+/// let results = store.job_reschedule(params).await.unwrap();
+/// assert_eq!(results, [(next.id, Rescheduled::OccurrenceTaken)]);
+/// # });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rescheduled {
     /// The deadline moved; any retry state was reset.
@@ -165,6 +352,31 @@ pub enum Rescheduled {
 }
 
 /// One job to cancel.
+///
+/// ```
+/// use workspace_lifecycle::{JobCancel, JobCancelParams, JobStore};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+/// #     executor: ExecutorId::random() };
+/// # let job = store.job_claim(claim).await.unwrap().remove(0);
+///
+/// let cancel = |attempt| JobCancelParams {
+///     jobs: vec![JobCancel { id: job.id, attempt, log: None }],
+///     now,
+/// };
+/// assert!(store.job_cancel(cancel(None)).await.unwrap().is_empty()); // running, not pending
+/// assert_eq!(store.job_cancel(cancel(Some(job.attempt))).await.unwrap(), [job.id]);
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobCancel {
     /// The job.
@@ -177,6 +389,27 @@ pub struct JobCancel {
 }
 
 /// Parameters of [`JobStore::job_cancel`].
+///
+/// ```
+/// use workspace_lifecycle::{JobCancel, JobCancelParams, JobState, JobStore, LogLine};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+///
+/// let why = LogLine::info("cancelled: the auto-stop was removed");
+/// let jobs = vec![JobCancel { id: job.id, attempt: None, log: Some(why) }];
+/// store.job_cancel(JobCancelParams { jobs, now }).await.unwrap();
+/// let job = store.job_get(job.id).await.unwrap().unwrap();
+/// assert_eq!((job.state(), job.cancelled_at), (JobState::Cancelled, Some(now)));
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobCancelParams {
     /// The cancellations.
@@ -186,6 +419,35 @@ pub struct JobCancelParams {
 }
 
 /// Parameters of [`JobStore::job_complete`].
+///
+/// ```
+/// use workspace_lifecycle::{JobCompleteParams, JobState, JobStore, LogLine};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+/// #     executor: ExecutorId::random() };
+/// # let job = store.job_claim(claim).await.unwrap().remove(0);
+///
+/// let failed = JobCompleteParams {
+///     id: job.id,
+///     attempt: job.attempt,
+///     now,
+///     error: Some("quota exceeded".into()),
+///     logs: vec![LogLine::error("failed for good: quota exceeded")],
+/// };
+/// let job = store.job_complete(failed).await.unwrap();
+/// assert_eq!((job.state(), job.failed_attempts), (JobState::Completed, 1));
+/// assert_eq!(job.error.as_deref(), Some("quota exceeded"));
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobCompleteParams {
     /// The job.
@@ -202,6 +464,36 @@ pub struct JobCompleteParams {
 }
 
 /// Parameters of [`JobStore::job_retry`].
+///
+/// ```
+/// use workspace_lifecycle::{JobRetryParams, JobState, JobStore, LogLine};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+/// #     executor: ExecutorId::random() };
+/// # let job = store.job_claim(claim).await.unwrap().remove(0);
+///
+/// let run_at = now + chrono::TimeDelta::seconds(15);
+/// let release = JobRetryParams {
+///     id: job.id,
+///     attempt: job.attempt,
+///     now,
+///     run_at,
+///     error: None, // the workspace was mid-transition: not a failure
+///     logs: vec![LogLine::info("workspace is stopping; trying again in 15s")],
+/// };
+/// let job = store.job_retry(release).await.unwrap();
+/// assert_eq!((job.state(), job.run_at, job.failed_attempts), (JobState::Pending, run_at, 0));
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobRetryParams {
     /// The job.
@@ -220,6 +512,30 @@ pub struct JobRetryParams {
 }
 
 /// Parameters of [`JobStore::job_renew_lease`].
+///
+/// ```
+/// use std::time::Duration;
+/// use workspace_lifecycle::{JobRenewLeaseParams, JobStore};
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+/// #     executor: ExecutorId::random() };
+/// # let job = store.job_claim(claim).await.unwrap().remove(0);
+///
+/// let later = now + chrono::TimeDelta::seconds(20);
+/// let lease = Duration::from_secs(60);
+/// let renew = JobRenewLeaseParams { id: job.id, attempt: job.attempt, now: later, lease };
+/// let expires = store.job_renew_lease(renew).await.unwrap();
+/// assert_eq!(expires, later + chrono::TimeDelta::seconds(60));
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobRenewLeaseParams {
     /// The job.
@@ -233,6 +549,16 @@ pub struct JobRenewLeaseParams {
 }
 
 /// Which workspaces' jobs [`JobStore::job_list_open`] returns.
+///
+/// ```
+/// use workspace_lifecycle::{WorkspaceId, WorkspaceRange};
+///
+/// let id = |n| WorkspaceId(uuid::Uuid::from_u128(n));
+/// // The page `Workspaces::list(Some(id(1)), 2)` returned: ids 2 and 3.
+/// let page = WorkspaceRange::Page { after: Some(id(1)), through: Some(id(3)) };
+/// assert!(page.contains(id(2)) && page.contains(id(3)));
+/// assert!(!page.contains(id(1)) && !page.contains(id(4)));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WorkspaceRange {
     /// One workspace.
@@ -249,12 +575,28 @@ pub enum WorkspaceRange {
 
 impl WorkspaceRange {
     /// Every workspace.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{WorkspaceId, WorkspaceRange};
+    ///
+    /// assert!(WorkspaceRange::ALL.contains(WorkspaceId(uuid::Uuid::nil())));
+    /// assert!(WorkspaceRange::ALL.contains(WorkspaceId(uuid::Uuid::max())));
+    /// ```
     pub const ALL: WorkspaceRange = WorkspaceRange::Page {
         after: None,
         through: None,
     };
 
     /// Whether `id` lies in the range.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{WorkspaceId, WorkspaceRange};
+    ///
+    /// let (a, b) = (WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceId(uuid::Uuid::from_u128(2)));
+    /// assert!(WorkspaceRange::One(a).contains(a) && !WorkspaceRange::One(a).contains(b));
+    /// let last_page = WorkspaceRange::Page { after: Some(a), through: None };
+    /// assert!(last_page.contains(b) && !last_page.contains(a));
+    /// ```
     pub fn contains(&self, id: WorkspaceId) -> bool {
         match *self {
             WorkspaceRange::One(one) => id == one,
@@ -266,6 +608,27 @@ impl WorkspaceRange {
 }
 
 /// Parameters of [`JobStore::job_list`].
+///
+/// ```
+/// use workspace_lifecycle::{JobListParams, JobState, JobStore, Operation};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+///
+/// assert_eq!(store.job_list(JobListParams::default()).await.unwrap().len(), 1);
+/// let starts = JobListParams { operation: Some(Operation::Start), ..JobListParams::default() };
+/// assert!(store.job_list(starts).await.unwrap().is_empty());
+/// let pending = JobListParams { state: Some(JobState::Pending), ..JobListParams::default() };
+/// assert_eq!(store.job_list(pending).await.unwrap()[0].id, job.id);
+/// # });
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobListParams {
     /// Only this workspace's jobs.
@@ -279,6 +642,29 @@ pub struct JobListParams {
 }
 
 /// Parameters of [`JobStore::job_prune`].
+///
+/// ```
+/// use workspace_lifecycle::{JobPruneParams, JobStore};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = |n| NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(n)),
+/// #     operation: Operation::Stop, deadline: now, run_at: None, log: None };
+/// # let insert = JobInsertParams { jobs: vec![stop(1), stop(2)], now };
+/// # let jobs = store.job_insert(insert).await.unwrap();
+/// # let jobs = jobs.iter().map(|j| JobCancel { id: j.id, attempt: None, log: None }).collect();
+/// # store.job_cancel(JobCancelParams { jobs, now }).await.unwrap();
+///
+/// // Two jobs finished at `now`; a batch of one leaves the other to the next call.
+/// let prune = JobPruneParams { finished_before: now + chrono::TimeDelta::seconds(1), limit: 1 };
+/// assert_eq!(store.job_prune(prune.clone()).await.unwrap(), 1);
+/// assert_eq!(store.job_prune(prune.clone()).await.unwrap(), 1);
+/// assert_eq!(store.job_prune(prune).await.unwrap(), 0);
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobPruneParams {
     /// Finished jobs (completed or cancelled) whose `completed_at` or `cancelled_at` is
@@ -290,6 +676,30 @@ pub struct JobPruneParams {
 }
 
 /// Parameters of [`JobStore::job_stats`].
+///
+/// ```
+/// use workspace_lifecycle::{JobStatsParams, JobStore};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+/// #     executor: ExecutorId::random() };
+/// # let job = store.job_claim(claim).await.unwrap().remove(0);
+///
+/// // The job was claimed at `now` with a 60 s lease.
+/// let stats = store.job_stats(JobStatsParams { now, next: 5 }).await.unwrap();
+/// assert_eq!((stats.running, stats.expired_leases), (1, 0));
+/// let later = JobStatsParams { now: now + chrono::TimeDelta::seconds(60), next: 5 };
+/// assert_eq!(store.job_stats(later).await.unwrap().expired_leases, 1);
+/// # });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobStatsParams {
     /// The engine's (or operator's) now: leases that expired at or before it count as
@@ -300,6 +710,26 @@ pub struct JobStatsParams {
 }
 
 /// What [`JobStore::job_stats`] reports: the job table at a glance, for operators.
+///
+/// ```
+/// use workspace_lifecycle::{JobStatsParams, JobStore};
+/// # use std::time::Duration;
+/// # use workspace_lifecycle::*;
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = InMemoryStore::new();
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+/// #     run_at: None, log: Some(LogLine::info("created")) };
+/// # let insert = JobInsertParams { jobs: vec![stop], now };
+/// # let job = store.job_insert(insert).await.unwrap().remove(0);
+///
+/// let stats = store.job_stats(JobStatsParams { now, next: 5 }).await.unwrap();
+/// assert_eq!((stats.pending, stats.running, stats.completed, stats.cancelled), (1, 0, 0, 0));
+/// assert_eq!(stats.next_due[0].id, job.id);
+/// assert!(stats.oldest_running.is_none());
+/// # });
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct JobStats {
@@ -347,30 +777,191 @@ pub struct JobStats {
 ///   `now` to pending (due at once), so that another executor can claim them; the old
 ///   attempt's writes are then fenced out.
 /// - **Time.** Every decision uses the `now` passed in.
+///
+/// ```
+/// use std::sync::Arc;
+/// use workspace_lifecycle::{InMemoryStore, JobStore, WorkspaceRange};
+///
+/// async fn open_jobs(store: &impl JobStore) -> usize {
+///     store.job_list_open(WorkspaceRange::ALL).await.unwrap().len()
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use workspace_lifecycle::*;
+/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+/// let store = Arc::new(InMemoryStore::new());
+/// let shared = store.clone(); // engines in one process share a table through an `Arc`
+/// # let stop = NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(1)),
+/// #     operation: Operation::Stop, deadline: now, run_at: None, log: None };
+/// # store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap();
+/// assert_eq!(open_jobs(&shared).await, 1);
+/// # });
+/// ```
 #[async_trait]
 pub trait JobStore: Send + Sync + 'static {
     /// Creates jobs, skipping those the uniqueness rules forbid; returns the created
     /// ones. Each created job gets its `log` line.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobInsertParams, JobStore, NewJob, Operation};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    ///
+    /// let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    ///     run_at: None, log: None };
+    /// let params = JobInsertParams { jobs: vec![stop.clone()], now };
+    /// assert_eq!(store.job_insert(params).await.unwrap().len(), 1);
+    /// // The workspace already has an open stop job: a second one is skipped, not an error.
+    /// let later = NewJob { deadline: now + chrono::TimeDelta::hours(1), ..stop };
+    /// let params = JobInsertParams { jobs: vec![later], now };
+    /// assert!(store.job_insert(params).await.unwrap().is_empty());
+    /// # });
+    /// ```
     async fn job_insert(&self, params: JobInsertParams) -> Result<Vec<Job>, StoreError>;
 
     /// Adds log lines; fenced lines whose attempt no longer holds the job, and lines of
     /// unknown jobs, are dropped. Returns how many were written.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobLogInsertParams, JobStore, LogLine, NewJobLog};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    ///
+    /// // The job is pending, so no attempt holds it: the fenced line is dropped.
+    /// let logs = vec![
+    ///     NewJobLog { job_id: job.id, attempt: None, line: LogLine::info("auto-stop moved") },
+    ///     NewJobLog { job_id: job.id, attempt: Some(1), line: LogLine::info("stopping") },
+    /// ];
+    /// assert_eq!(store.job_log_insert(JobLogInsertParams { logs, now }).await.unwrap(), 1);
+    /// # });
+    /// ```
     async fn job_log_insert(&self, params: JobLogInsertParams) -> Result<usize, StoreError>;
 
     /// Claims up to `limit` due jobs (see the contract). Returns them as claimed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::{ExecutorId, JobClaimParams, JobState, JobStore};
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    ///
+    /// let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+    ///     executor: ExecutorId::random() };
+    /// let early = JobClaimParams { now: now - chrono::TimeDelta::seconds(1), ..claim.clone() };
+    /// assert!(store.job_claim(early).await.unwrap().is_empty()); // not due yet
+    /// let claimed = store.job_claim(claim.clone()).await.unwrap();
+    /// assert_eq!((claimed[0].state(), claimed[0].attempt), (JobState::Running, 1));
+    /// assert!(store.job_claim(claim).await.unwrap().is_empty()); // claimed once only
+    /// # });
+    /// ```
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<Job>, StoreError>;
 
     /// Moves pending jobs to new deadlines (resetting `run_at`, `failed_attempts` and
     /// `error`, since a new occurrence starts fresh). One result per move, in order.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobReschedule, JobRescheduleParams, JobStore, Rescheduled};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+    /// #     executor: ExecutorId::random() };
+    /// # let job = store.job_claim(claim).await.unwrap().remove(0);
+    /// # let retry = JobRetryParams { id: job.id, attempt: job.attempt, now,
+    /// #     run_at: now + chrono::TimeDelta::minutes(1), error: Some("timeout".into()),
+    /// #     logs: vec![] };
+    /// # let job = store.job_retry(retry).await.unwrap();
+    ///
+    /// assert_eq!((job.failed_attempts, job.error.as_deref()), (1, Some("timeout")));
+    /// let later = now + chrono::TimeDelta::hours(1);
+    /// let change = JobReschedule { id: job.id, deadline: later, run_at: None, log: None };
+    /// let params = JobRescheduleParams { jobs: vec![change], now };
+    /// let results = store.job_reschedule(params).await.unwrap();
+    /// assert_eq!(results, [(job.id, Rescheduled::Moved)]);
+    /// let moved = store.job_get(job.id).await.unwrap().unwrap();
+    /// assert_eq!((moved.run_at, moved.failed_attempts, moved.error), (later, 0, None));
+    /// # });
+    /// ```
     async fn job_reschedule(
         &self,
         params: JobRescheduleParams,
     ) -> Result<Vec<(JobId, Rescheduled)>, StoreError>;
 
     /// Cancels jobs (see [`JobCancel::attempt`]); returns the ids actually cancelled.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobCancel, JobCancelParams, JobStore};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    ///
+    /// let jobs = vec![JobCancel { id: job.id, attempt: None, log: None }];
+    /// let cancel = JobCancelParams { jobs, now };
+    /// assert_eq!(store.job_cancel(cancel.clone()).await.unwrap(), [job.id]);
+    /// assert!(store.job_cancel(cancel).await.unwrap().is_empty()); // no longer pending
+    /// # });
+    /// ```
     async fn job_cancel(&self, params: JobCancelParams) -> Result<Vec<JobId>, StoreError>;
 
     /// Completes a running job, with an error if it failed for good.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobCompleteParams, JobState, JobStore, StoreError};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+    /// #     executor: ExecutorId::random() };
+    /// # let job = store.job_claim(claim).await.unwrap().remove(0);
+    ///
+    /// let complete = JobCompleteParams { id: job.id, attempt: job.attempt, now, error: None,
+    ///     logs: vec![] };
+    /// let job = store.job_complete(complete.clone()).await.unwrap();
+    /// assert_eq!(job.state(), JobState::Completed);
+    /// // The attempt no longer holds the job: a repeated write changes nothing.
+    /// assert!(matches!(store.job_complete(complete).await, Err(StoreError::LeaseLost { .. })));
+    /// # });
+    /// ```
     ///
     /// # Errors
     ///
@@ -383,6 +974,31 @@ pub trait JobStore: Send + Sync + 'static {
     /// [`StoreError::LeaseLost`] for a job its attempt no longer holds.
     ///
     /// The default calls [`job_complete`](JobStore::job_complete) for each.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobCompleteParams, JobStore, StoreError};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = |n| NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(n)),
+    /// #     operation: Operation::Stop, deadline: now, run_at: None, log: None };
+    /// # store.job_insert(JobInsertParams { jobs: vec![stop(1), stop(2)], now }).await.unwrap();
+    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+    /// #     executor: ExecutorId::random() };
+    /// # let [a, b]: [Job; 2] = store.job_claim(claim).await.unwrap().try_into().unwrap();
+    ///
+    /// let batch = vec![
+    ///     JobCompleteParams { id: a.id, attempt: a.attempt, now, error: None, logs: vec![] },
+    ///     JobCompleteParams { id: b.id, attempt: b.attempt + 1, now, error: None, logs: vec![] },
+    /// ];
+    /// let results = store.job_complete_batch(batch).await.unwrap();
+    /// assert!(results[0].is_ok());
+    /// assert!(matches!(results[1], Err(StoreError::LeaseLost { .. })));
+    /// # });
+    /// ```
     ///
     /// # Errors
     ///
@@ -404,12 +1020,62 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Returns a running job to pending, due at `run_at` (a retry or a release).
     ///
+    /// ```
+    /// use workspace_lifecycle::{JobRetryParams, JobState, JobStore};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+    /// #     executor: ExecutorId::random() };
+    /// # let job = store.job_claim(claim).await.unwrap().remove(0);
+    ///
+    /// let retry_at = now + chrono::TimeDelta::seconds(10);
+    /// let retry = JobRetryParams { id: job.id, attempt: job.attempt, now, run_at: retry_at,
+    ///     error: Some("connection reset".into()), logs: vec![] };
+    /// let job = store.job_retry(retry).await.unwrap();
+    /// assert_eq!((job.state(), job.run_at), (JobState::Pending, retry_at));
+    /// assert_eq!((job.failed_attempts, job.error.as_deref()), (1, Some("connection reset")));
+    /// # });
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`StoreError::LeaseLost`] if the attempt no longer holds the job.
     async fn job_retry(&self, params: JobRetryParams) -> Result<Job, StoreError>;
 
     /// Extends a running job's lease; returns the new expiry.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workspace_lifecycle::{JobRenewLeaseParams, JobStore, StoreError};
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+    /// #     executor: ExecutorId::random() };
+    /// # let job = store.job_claim(claim).await.unwrap().remove(0);
+    ///
+    /// let renew = JobRenewLeaseParams { id: job.id, attempt: job.attempt, now,
+    ///     lease: Duration::from_secs(90) };
+    /// let expires = store.job_renew_lease(renew.clone()).await.unwrap();
+    /// assert_eq!(expires, now + chrono::TimeDelta::seconds(90));
+    /// let stale = JobRenewLeaseParams { attempt: job.attempt + 1, ..renew };
+    /// assert!(matches!(store.job_renew_lease(stale).await, Err(StoreError::LeaseLost { .. })));
+    /// # });
+    /// ```
     ///
     /// # Errors
     ///
@@ -421,26 +1087,151 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Returns running jobs whose lease expired at or before `now` to pending; returns
     /// them as they were before the rescue (so the caller can log who lost them).
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobState, JobStore};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+    /// #     executor: ExecutorId::random() };
+    /// # let job = store.job_claim(claim).await.unwrap().remove(0);
+    ///
+    /// // The job was claimed at `now` with a 60 s lease.
+    /// assert!(store.job_rescue(now).await.unwrap().is_empty());
+    /// let expired = now + chrono::TimeDelta::seconds(60);
+    /// let rescued = store.job_rescue(expired).await.unwrap();
+    /// assert_eq!(rescued[0].claimed_by, job.claimed_by); // as it was: who lost it
+    /// let job = store.job_get(job.id).await.unwrap().unwrap();
+    /// assert_eq!((job.state(), job.run_at), (JobState::Pending, expired));
+    /// # });
+    /// ```
     async fn job_rescue(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError>;
 
     /// Open (pending or running) jobs of the workspaces in `range`, ordered by
     /// (workspace, operation).
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobStore, WorkspaceRange};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    ///
+    /// assert_eq!(store.job_list_open(WorkspaceRange::One(ws)).await.unwrap()[0].id, job.id);
+    /// let after = WorkspaceRange::Page { after: Some(ws), through: None };
+    /// assert!(store.job_list_open(after).await.unwrap().is_empty());
+    /// # });
+    /// ```
     async fn job_list_open(&self, range: WorkspaceRange) -> Result<Vec<Job>, StoreError>;
 
     /// When the executor next has something to do after `after`: the earliest
     /// `run_at` of a pending job or `lease_expires_at` of a running one that lies
     /// strictly after `after`. (Jobs due at or before `after` are the claim's business:
     /// the caller has just claimed what it could.)
+    ///
+    /// ```
+    /// use workspace_lifecycle::JobStore;
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    ///
+    /// let due = now + chrono::TimeDelta::hours(1);
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: due,
+    /// #     run_at: None, log: None };
+    /// # store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap();
+    /// assert_eq!(store.job_next_due(now).await.unwrap(), Some(due));
+    /// assert_eq!(store.job_next_due(due).await.unwrap(), None); // strictly after
+    /// # });
+    /// ```
     async fn job_next_due(&self, after: DateTime<Utc>)
         -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// One job.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobId, JobStore};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    ///
+    /// assert_eq!(store.job_get(job.id).await.unwrap(), Some(job));
+    /// assert_eq!(store.job_get(JobId(uuid::Uuid::from_u128(99))).await.unwrap(), None);
+    /// # });
+    /// ```
     async fn job_get(&self, id: JobId) -> Result<Option<Job>, StoreError>;
 
     /// Jobs matching the filters, newest first.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobListParams, JobStore};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = |n| NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(n)),
+    /// #     operation: Operation::Stop, deadline: now, run_at: None, log: None };
+    /// # let first = store.job_insert(JobInsertParams { jobs: vec![stop(1)], now }).await;
+    /// # let now = now + chrono::TimeDelta::seconds(1);
+    /// # let second = store.job_insert(JobInsertParams { jobs: vec![stop(2)], now }).await;
+    /// # let (first, second) = (first.unwrap().remove(0), second.unwrap().remove(0));
+    ///
+    /// let jobs = store.job_list(JobListParams::default()).await.unwrap();
+    /// assert_eq!(jobs.iter().map(|job| job.id).collect::<Vec<_>>(), [second.id, first.id]);
+    /// let newest = JobListParams { limit: Some(1), ..JobListParams::default() };
+    /// assert_eq!(store.job_list(newest).await.unwrap()[0].id, second.id);
+    /// # });
+    /// ```
     async fn job_list(&self, params: JobListParams) -> Result<Vec<Job>, StoreError>;
 
     /// A job's log lines, oldest first.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobLogInsertParams, JobStore, LogLine, NewJobLog};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    ///
+    /// let logs = vec![NewJobLog { job_id: job.id, attempt: None, line: LogLine::info("moved") }];
+    /// let later = now + chrono::TimeDelta::minutes(1);
+    /// store.job_log_insert(JobLogInsertParams { logs, now: later }).await.unwrap();
+    /// let lines = store.job_log_list(job.id).await.unwrap();
+    /// let outputs: Vec<&str> = lines.iter().map(|line| line.output.as_str()).collect();
+    /// assert_eq!(outputs, ["created", "moved"]);
+    /// # });
+    /// ```
     async fn job_log_list(&self, id: JobId) -> Result<Vec<JobLog>, StoreError>;
 
     /// Deletes up to `params.limit` finished jobs (completed or cancelled) that
@@ -452,15 +1243,78 @@ pub trait JobStore: Send + Sync + 'static {
     /// A pruned completed job no longer guards its occurrence against a second action
     /// (the "one completion per occurrence" rule); the engine therefore never schedules
     /// an occurrence older than its retention period (`Config::retention`).
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobCancel, JobCancelParams, JobPruneParams, JobStore};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    ///
+    /// let finished_before = now + chrono::TimeDelta::days(30);
+    /// let prune = JobPruneParams { finished_before, limit: 100 };
+    /// assert_eq!(store.job_prune(prune.clone()).await.unwrap(), 0); // open jobs stay
+    /// let jobs = vec![JobCancel { id: job.id, attempt: None, log: None }];
+    /// store.job_cancel(JobCancelParams { jobs, now }).await.unwrap();
+    /// assert_eq!(store.job_prune(prune).await.unwrap(), 1);
+    /// assert!(store.job_get(job.id).await.unwrap().is_none());
+    /// assert!(store.job_log_list(job.id).await.unwrap().is_empty());
+    /// # });
+    /// ```
     async fn job_prune(&self, params: JobPruneParams) -> Result<usize, StoreError>;
 
     /// Counts by state, the next due jobs and the oldest running one.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobStatsParams, JobStore};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    /// #     run_at: None, log: Some(LogLine::info("created")) };
+    /// # let insert = JobInsertParams { jobs: vec![stop], now };
+    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
+    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
+    /// #     executor: ExecutorId::random() };
+    /// # let job = store.job_claim(claim).await.unwrap().remove(0);
+    ///
+    /// let stats = store.job_stats(JobStatsParams { now, next: 10 }).await.unwrap();
+    /// assert_eq!((stats.pending, stats.running, stats.expired_leases), (0, 1, 0));
+    /// assert_eq!(stats.oldest_running.map(|job| job.id), Some(job.id));
+    /// # });
+    /// ```
     async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats, StoreError>;
 
     /// A counter that moves whenever a job may have become claimable sooner (inserted,
     /// moved, released, rescued, or its workspace freed), seen by every engine sharing
     /// the store. `None` if the store cannot tell; engines then rely on their own
     /// wake-ups and `Config::poll_interval`.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobInsertParams, JobStore, NewJob, Operation};
+    /// # use std::time::Duration;
+    /// # use workspace_lifecycle::*;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let store = InMemoryStore::new();
+    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
+    ///
+    /// let changes = store.job_changes().expect("the in-memory store reports its changes");
+    /// let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
+    ///     run_at: None, log: None };
+    /// store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap();
+    /// assert!(changes.has_changed().unwrap());
+    /// # });
+    /// ```
     fn job_changes(&self) -> Option<watch::Receiver<u64>> {
         None
     }

@@ -19,6 +19,23 @@ const PG_EPOCH_UNIX_SECS: i64 = 946_684_800;
 /// A job row in the raw form a database returns: the operation as text, counts as
 /// 32-bit integers and timestamps as microseconds since 2000-01-01T00:00:00Z (Postgres'
 /// binary `timestamptz`; `i64::MAX` and `i64::MIN` are `infinity` and `-infinity`).
+///
+/// ```
+/// use workspace_lifecycle::{JobRow, StoreError};
+///
+/// let day = 86_400_000_000; // one day in microseconds: 2000-01-02
+/// let row = JobRow {
+///     id: uuid::Uuid::from_u128(1), created_at: 0, updated_at: 0, started_at: None,
+///     cancelled_at: None, completed_at: None, error: None,
+///     workspace_id: uuid::Uuid::from_u128(2), operation: "start".into(), deadline: day,
+///     run_at: day, attempt: 0, failed_attempts: 0, lease_expires_at: None, claimed_by: None,
+/// };
+/// assert_eq!(row.clone().into_job().unwrap().deadline.to_rfc3339(), "2000-01-02T00:00:00+00:00");
+///
+/// let negative = JobRow { failed_attempts: -1, ..row };
+/// let Err(StoreError::InvalidData(message)) = negative.into_job() else { panic!() };
+/// assert!(message.ends_with("failed_attempts is -1, expected >= 0"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobRow {
     /// `id`.

@@ -50,6 +50,13 @@ use crate::error::StoreError;
 use crate::job::{Job, JobId, JobLog, JobState, LogLevel, LogLine, Operation, LATEST_DEADLINE};
 
 /// The schema [`PgStore::new`] uses.
+///
+/// ```
+/// use workspace_lifecycle::DEFAULT_SCHEMA;
+///
+/// // Grants, backups and `search_path` settings name it.
+/// assert_eq!(DEFAULT_SCHEMA, "workspace_lifecycle");
+/// ```
 pub const DEFAULT_SCHEMA: &str = "workspace_lifecycle";
 
 /// How many times a claim is retried when two claimers picked jobs of one workspace at
@@ -57,6 +64,25 @@ pub const DEFAULT_SCHEMA: &str = "workspace_lifecycle";
 const CLAIM_CONFLICT_RETRIES: usize = 3;
 
 /// The job table in PostgreSQL. Cloning is cheap and shares the pool.
+///
+/// ```no_run
+/// use workspace_lifecycle::{
+///     Config, JobStore, LifecycleEngine, PgStore, SystemClock, WorkspaceRange,
+/// };
+/// # use workspace_lifecycle::testkit::FakeWorkspaces as MyWorkspaces;
+///
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// # let my_workspaces = MyWorkspaces::new(SystemClock::new());
+/// let store = PgStore::new(sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?);
+/// store.migrate().await?;
+/// let engine = LifecycleEngine::new(store.clone(), SystemClock::new(), my_workspaces,
+///     Config::default())?;
+/// engine.reconcile_all().await?;
+/// // The clone reads the table the engine (and every other replica) writes.
+/// let open = store.job_list_open(WorkspaceRange::ALL).await?;
+/// assert!(open.iter().all(|job| job.state().is_open()));
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct PgStore {
     inner: Arc<Inner>,
@@ -148,6 +174,16 @@ fn q(sql: &Arc<str>) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgr
 
 impl PgStore {
     /// A store over `pool` in the default schema, [`DEFAULT_SCHEMA`].
+    ///
+    /// ```
+    /// use workspace_lifecycle::{PgStore, DEFAULT_SCHEMA};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// // No connection is made until the store is used.
+    /// let pool = sqlx::PgPool::connect_lazy("postgres://localhost/app").unwrap();
+    /// assert_eq!(PgStore::new(pool).schema(), DEFAULT_SCHEMA);
+    /// # });
+    /// ```
     pub fn new(pool: PgPool) -> Self {
         Self::build(pool, DEFAULT_SCHEMA.to_owned())
     }
@@ -159,6 +195,19 @@ impl PgStore {
     ///
     /// [`StoreError::InvalidData`] unless `schema` is a plain lowercase identifier:
     /// a letter or `_`, then letters, digits or `_`, at most 50 characters.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{PgStore, StoreError};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let pool = sqlx::PgPool::connect_lazy("postgres://localhost/app").unwrap();
+    /// let store = PgStore::with_schema(pool.clone(), "tenant_7").unwrap();
+    /// assert_eq!(store.schema(), "tenant_7");
+    /// // The name goes into SQL, so anything but a plain identifier is refused.
+    /// let refused = PgStore::with_schema(pool, "Tenant-7").unwrap_err();
+    /// assert!(matches!(refused, StoreError::InvalidData(_)));
+    /// # });
+    /// ```
     pub fn with_schema(pool: PgPool, schema: &str) -> Result<Self, StoreError> {
         let valid = !schema.is_empty()
             && schema.len() <= 50
@@ -193,21 +242,65 @@ impl PgStore {
     /// # Errors
     ///
     /// [`StoreError`] if the database refuses a statement.
+    ///
+    /// ```no_run
+    /// use workspace_lifecycle::{JobId, JobStore, PgStore};
+    ///
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = PgStore::new(sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?);
+    /// store.migrate().await?;
+    /// store.migrate().await?; // as a second replica starting up would: nothing to do
+    /// assert_eq!(store.job_get(JobId(uuid::Uuid::nil())).await?, None);
+    /// # Ok(()) }
+    /// ```
     pub async fn migrate(&self) -> Result<(), StoreError> {
         migrate::run(&self.inner.pool, &self.inner.schema).await
     }
 
     /// The pool.
+    ///
+    /// ```no_run
+    /// use workspace_lifecycle::PgStore;
+    ///
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = PgStore::new(sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?);
+    /// // The host's own queries can share the store's connections.
+    /// let one: i32 = sqlx::query_scalar("select 1").fetch_one(store.pool()).await?;
+    /// assert_eq!(one, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn pool(&self) -> &PgPool {
         &self.inner.pool
     }
 
     /// The schema holding the job table.
+    ///
+    /// ```
+    /// use workspace_lifecycle::PgStore;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let pool = sqlx::PgPool::connect_lazy("postgres://localhost/app").unwrap();
+    /// let store = PgStore::new(pool);
+    /// // Where the host's own queries find the table.
+    /// let table = format!("{}.workspace_lifecycle_job", store.schema());
+    /// assert_eq!(table, "workspace_lifecycle.workspace_lifecycle_job");
+    /// # });
+    /// ```
     pub fn schema(&self) -> &str {
         &self.inner.schema
     }
 
     /// The NOTIFY channel job changes are announced on: `<schema>_jobs`.
+    ///
+    /// ```
+    /// use workspace_lifecycle::PgStore;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// # let pool = sqlx::PgPool::connect_lazy("postgres://localhost/app").unwrap();
+    /// let store = PgStore::with_schema(pool, "tenant_7").unwrap();
+    /// assert_eq!(store.channel(), "tenant_7_jobs");
+    /// # });
+    /// ```
     pub fn channel(&self) -> String {
         format!("{}_jobs", self.inner.schema)
     }
@@ -219,6 +312,17 @@ impl PgStore {
     /// # Errors
     ///
     /// [`StoreError`] if the database refuses the statement.
+    ///
+    /// ```no_run
+    /// use workspace_lifecycle::PgStore;
+    ///
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = PgStore::new(sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?);
+    /// let plan = store.explain_claim(chrono::Utc::now(), 64).await?;
+    /// println!("{plan}"); // look for `Index Scan using workspace_lifecycle_job_pending_run_at`
+    /// assert!(plan.contains("LockRows")); // the claim's `for update skip locked`
+    /// # Ok(()) }
+    /// ```
     pub async fn explain_claim(
         &self,
         now: DateTime<Utc>,
