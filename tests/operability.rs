@@ -224,6 +224,26 @@ fn a_slow_subscriber_misses_old_events_and_never_blocks_the_engine() {
     });
 }
 
+/// `Events` is also a `futures_core::Stream`, for services that combine streams.
+#[test]
+fn events_are_a_stream() {
+    use futures_core::Stream;
+    rt().block_on(async {
+        let (engine, _clock, fleet) = setup(Config::default());
+        let mut events = engine.subscribe();
+        fleet.insert(running_until(1, minutes(60)));
+        engine.reconcile_all().await.unwrap();
+        let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut events).poll_next(cx)).await;
+        assert_eq!(
+            next.map(|e| (e.workspace_id, e.kind)),
+            Some((ws(1), EventKind::Scheduled))
+        );
+        drop(engine);
+        let end = std::future::poll_fn(|cx| std::pin::Pin::new(&mut events).poll_next(cx)).await;
+        assert_eq!(end, None);
+    });
+}
+
 #[test]
 fn events_end_when_the_engine_is_dropped() {
     rt().block_on(async {
