@@ -157,7 +157,11 @@ impl State {
 
     fn log(&mut self, job_id: JobId, now: DateTime<Utc>, line: &LogLine) {
         let id = self.new_uuid();
-        self.logs.entry(job_id).or_default().push(JobLog {
+        let lines = self.logs.entry(job_id).or_default();
+        // A job has a handful of lines, most one or two: grow by exactly one rather than
+        // to a `Vec`'s first capacity of four (288 bytes for a single line).
+        lines.reserve_exact(1);
+        lines.push(JobLog {
             id,
             job_id,
             created_at: now,
