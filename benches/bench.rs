@@ -172,16 +172,25 @@ impl Pg {
 }
 
 async fn insert_all<S: JobStore>(store: &S, jobs: Vec<NewJob>) {
+    try_insert_all(store, &jobs, 5000).await.expect("insert");
+}
+
+/// Inserts `jobs` in batches of `batch`.
+async fn try_insert_all<S: JobStore>(
+    store: &S,
+    jobs: &[NewJob],
+    batch: usize,
+) -> Result<(), workspace_lifecycle::StoreError> {
     let now = Utc::now();
-    for chunk in jobs.chunks(5000) {
+    for chunk in jobs.chunks(batch) {
         store
             .job_insert(JobInsertParams {
                 jobs: chunk.to_vec(),
                 now,
             })
-            .await
-            .expect("insert");
+            .await?;
     }
+    Ok(())
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -376,16 +385,7 @@ async fn memory_per_job(n: usize, log: bool) -> Option<(f64, InMemoryStore)> {
     }
     let before = resident_bytes()?;
     let store = InMemoryStore::new();
-    let now = Utc::now();
-    for chunk in jobs.chunks(10_000) {
-        store
-            .job_insert(JobInsertParams {
-                jobs: chunk.to_vec(),
-                now,
-            })
-            .await
-            .ok()?;
-    }
+    try_insert_all(&store, &jobs, 10_000).await.ok()?;
     // Measured while the input is still held, so freeing it cannot hide the store.
     let after = resident_bytes()?;
     drop(jobs);

@@ -23,7 +23,7 @@ mod common;
 #[path = "common/pg.rs"]
 mod pg;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,11 +34,13 @@ use proptest::prelude::*;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use workspace_lifecycle::scheduler::{plan, Change};
-use workspace_lifecycle::testkit::{job_table_violations, Behavior, FakeWorkspaces};
+use workspace_lifecycle::testkit::{
+    job_table_violations, left_behind, owed_occurrences, Behavior, FakeWorkspaces,
+};
 use workspace_lifecycle::{
     deadline_supported, Clock, Config, ExecutorId, FakeClock, InMemoryStore, Job, JobId,
-    JobListParams, JobState, JobStore, LifecycleEngine, Operation, Readiness, RetryPolicy,
-    Workspace, WorkspaceId, WorkspaceState,
+    JobListParams, JobState, JobStore, LifecycleEngine, Operation, RetryPolicy, Workspace,
+    WorkspaceId, WorkspaceState,
 };
 
 const WORKSPACES: u8 = 4;
@@ -407,7 +409,7 @@ impl<S: JobStore + Clone> World<S> {
         let mut found = Vec::new();
         for _ in 0..3 {
             let since = self.clock.now();
-            let due = self.actionable(since);
+            let owed = owed_occurrences(&self.fleet, since, &c);
             let pending: Vec<Job> = self
                 .jobs()
                 .await
@@ -417,58 +419,14 @@ impl<S: JobStore + Clone> World<S> {
             self.advance(c.tick_interval + c.lease + Duration::from_secs(1))
                 .await;
             let jobs = self.jobs().await;
-            let handled: HashSet<_> = jobs
-                .iter()
-                .filter(|j| j.state() == JobState::Completed)
-                .map(Job::occurrence)
-                .collect();
-            for occurrence in due.difference(&handled) {
-                found.push(format!(
-                    "{occurrence} was due at {since} and not handled by {}",
-                    self.clock.now()
-                ));
-            }
-            for job in pending {
-                let now = jobs.iter().find(|j| j.id == job.id).map(Job::state);
-                if now == Some(JobState::Pending) {
-                    found.push(format!(
-                        "job {} ({}) due at {} still pending",
-                        job.id,
-                        job.occurrence(),
-                        job.run_at
-                    ));
-                }
-            }
+            let now = self.clock.now();
+            found.extend(
+                left_behind(&owed, &pending, &jobs, since)
+                    .into_iter()
+                    .map(|f| format!("{f} (checked at {now})")),
+            );
         }
         found
-    }
-
-    /// The occurrences the workspaces' data calls for at `now`.
-    fn actionable(&self, now: DateTime<Utc>) -> HashSet<workspace_lifecycle::Occurrence> {
-        let mut due = HashSet::new();
-        // As the engine sees them: times rounded up to whole microseconds.
-        for snapshot in self
-            .fleet
-            .snapshots()
-            .into_iter()
-            .map(Workspace::at_store_precision)
-        {
-            for operation in Operation::ALL {
-                match snapshot.scheduled_at(operation) {
-                    Some(deadline)
-                        if deadline <= now && snapshot.readiness(operation) == Readiness::Act =>
-                    {
-                        due.insert(workspace_lifecycle::Occurrence {
-                            workspace_id: snapshot.id,
-                            operation,
-                            deadline,
-                        });
-                    }
-                    _ => {}
-                }
-            }
-        }
-        due
     }
 
     async fn shutdown(self) {

@@ -30,7 +30,6 @@
 //! RUSTC_BOOTSTRAP=1 cargo fuzz run engine_ops
 #![no_main]
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,11 +37,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use libfuzzer_sys::fuzz_target;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
-use workspace_lifecycle::testkit::{job_table_violations, Behavior, FakeWorkspaces};
+use workspace_lifecycle::testkit::{
+    job_table_violations, left_behind, owed_occurrences, Behavior, FakeWorkspaces,
+};
 use workspace_lifecycle::{
-    deadline_supported, Clock, Config, Error, ExecuteReport, FakeClock, InMemoryStore, Job, JobId,
-    JobState, JobStore, LifecycleEngine, Occurrence, Operation, Readiness, RetryPolicy, Workspace,
-    WorkspaceId, WorkspaceState, EARLIEST_DEADLINE, LATEST_DEADLINE,
+    Clock, Config, Error, ExecuteReport, FakeClock, InMemoryStore, Job, JobId, JobState, JobStore,
+    LifecycleEngine, RetryPolicy, Workspace, WorkspaceId, WorkspaceState, EARLIEST_DEADLINE,
+    LATEST_DEADLINE,
 };
 
 /// Workspaces per input.
@@ -548,42 +549,6 @@ impl World {
         found
     }
 
-    /// The occurrences the workspaces' data calls for at `now` (within the range the
-    /// scheduler accepts).
-    fn actionable(&self, now: DateTime<Utc>) -> HashSet<Occurrence> {
-        let mut due = HashSet::new();
-        // As the engine sees them: times rounded up to whole microseconds.
-        for snapshot in self
-            .fleet
-            .snapshots()
-            .into_iter()
-            .map(Workspace::at_store_precision)
-        {
-            for operation in Operation::ALL {
-                if let Some(deadline) = snapshot.scheduled_at(operation) {
-                    // Older than the retention: by design never scheduled (it may have
-                    // been acted on and pruned), so not owed an action.
-                    let stale = self
-                        .config
-                        .schedule_horizon(operation, now)
-                        .is_some_and(|horizon| deadline < horizon);
-                    if deadline <= now
-                        && !stale
-                        && deadline_supported(deadline)
-                        && snapshot.readiness(operation) == Readiness::Act
-                    {
-                        due.insert(Occurrence {
-                            workspace_id: snapshot.id,
-                            operation,
-                            deadline,
-                        });
-                    }
-                }
-            }
-        }
-        due
-    }
-
     /// Makes the adapter work, lets every call in flight end, then checks over a few
     /// rounds that one scheduler pass, a lease, and one executor pass handle everything
     /// that is due; returns what was left behind.
@@ -609,7 +574,7 @@ impl World {
         let mut found = Vec::new();
         for round in 0..3 {
             let since = self.clock.now();
-            let due = self.actionable(since);
+            let owed = owed_occurrences(&self.fleet, since, &self.config);
             let pending: Vec<Job> = self
                 .store
                 .jobs()
@@ -629,32 +594,12 @@ impl World {
             );
             check_pass(pass.await, self.abandoned);
             let jobs = self.store.jobs();
-            let handled: HashSet<Occurrence> = jobs
-                .iter()
-                .filter(|j| j.state() == JobState::Completed)
-                .map(Job::occurrence)
-                .collect();
-            for occurrence in due.difference(&handled) {
-                found.push(format!(
-                    "round {round}: {occurrence} was due at {since} and not handled by {}",
-                    self.clock.now()
-                ));
-            }
-            for job in pending {
-                // Still pending and still due: not a job the scheduler moved meanwhile
-                // to the workspace's new time.
-                let left = jobs
-                    .iter()
-                    .any(|j| j.id == job.id && j.state() == JobState::Pending && j.run_at <= since);
-                if left {
-                    found.push(format!(
-                        "round {round}: job {} ({}) due at {} still pending",
-                        job.id,
-                        job.occurrence(),
-                        job.run_at
-                    ));
-                }
-            }
+            let now = self.clock.now();
+            found.extend(
+                left_behind(&owed, &pending, &jobs, since)
+                    .into_iter()
+                    .map(|f| format!("round {round}: {f} (checked at {now})")),
+            );
         }
         found
     }

@@ -110,15 +110,22 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     lines
 }
 
+/// The cells every job table starts with: ID, WORKSPACE, OP.
+fn job_ids(job: &Job) -> Vec<String> {
+    vec![
+        job.id.to_string(),
+        job.workspace_id.to_string(),
+        job.operation.to_string(),
+    ]
+}
+
 /// `jobs list`: one row per job.
 pub fn job_table(jobs: &[Job]) -> Vec<String> {
     let rows: Vec<Vec<String>> = jobs
         .iter()
         .map(|job| {
-            vec![
-                job.id.to_string(),
-                job.workspace_id.to_string(),
-                job.operation.to_string(),
+            let mut row = job_ids(job);
+            row.extend([
                 state_name(job.state()).to_owned(),
                 time(job.deadline),
                 time(job.run_at),
@@ -127,7 +134,8 @@ pub fn job_table(jobs: &[Job]) -> Vec<String> {
                     || "-".to_owned(),
                     |e| truncate(&one_line(e), TABLE_ERROR_CHARS),
                 ),
-            ]
+            ]);
+            row
         })
         .collect();
     table(
@@ -210,14 +218,13 @@ pub fn stats(schema: &str, stats: &JobStats, now: DateTime<Utc>) -> Vec<String> 
             .next_due
             .iter()
             .map(|job| {
-                vec![
-                    job.id.to_string(),
-                    job.workspace_id.to_string(),
-                    job.operation.to_string(),
+                let mut row = job_ids(job);
+                row.extend([
                     time(job.run_at),
                     relative(job.run_at, now),
                     time(job.deadline),
-                ]
+                ]);
+                row
             })
             .collect();
         lines.extend(table(
