@@ -67,7 +67,11 @@ pub struct Config {
     /// Workspaces per page in a scheduler pass, and so per store round trip.
     /// Default: 500.
     pub page_size: usize,
-    /// The most start/stop calls one engine has in flight at once. Default: 16.
+    /// The most start/stop calls one engine has in flight at once, which is also the
+    /// most jobs one claim takes. Default: 16. Raising it drains a backlog faster with
+    /// one engine, but with several engines on one database the total in flight
+    /// (engines × this) is what counts: at 4 × 64 claims slowed each other down
+    /// (docs/performance.md).
     pub max_concurrent_actions: usize,
     /// How long a claim is valid without renewal. Renewed every third of it while the
     /// action runs; a crashed executor's jobs are taken over once it expires.

@@ -65,7 +65,7 @@ fn postgres_migrate_is_idempotent_and_safe_to_run_concurrently() {
         .fetch_all(db.store.pool())
         .await
         .unwrap();
-        assert_eq!(versions, vec![1, 2, 3]);
+        assert_eq!(versions, vec![1, 2, 3, 4]);
     });
 }
 

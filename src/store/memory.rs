@@ -6,7 +6,7 @@
 //! in-memory equivalent of the Postgres store's row locks and `SKIP LOCKED`.
 
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::ops::Bound;
 
@@ -24,13 +24,27 @@ use super::{
 use crate::clock::add;
 use crate::config::splitmix64;
 use crate::error::StoreError;
-use crate::job::{Job, JobId, JobLog, JobState, LogLine, Occurrence, Operation};
+use crate::job::{ExecutorId, Job, JobId, JobLog, JobState, LogLine, Occurrence, Operation};
 use crate::workspace::WorkspaceId;
+
+mod ids;
+mod lines;
+mod ordered;
+
+use ids::Ids;
+use lines::Lines;
+use ordered::Ordered;
 
 /// The job table in memory: for tests, simulations and single-process use.
 ///
-/// Every operation is O(log n) in the number of open jobs, except that a claim also
-/// steps over due jobs whose workspace already has a job running.
+/// Every operation takes O(log n) comparisons in the number of jobs, except that a
+/// claim also steps over due jobs whose workspace already has a job running.
+///
+/// Memory: a pending job as inserted takes about 100 bytes (its fixed fields and its
+/// places in the indexes), and its log lines one allocation holding about 10 bytes
+/// plus the text per line (22 for a line written after the job's creation). A claim
+/// or any later write adds about 110 bytes for the fields such writes set. Pruning
+/// frees a job's memory, and its slot for the next insert to reuse.
 ///
 /// ```
 /// use workspace_lifecycle::{InMemoryStore, JobInsertParams, JobStore, NewJob, Operation, WorkspaceId};
@@ -57,117 +71,296 @@ pub struct InMemoryStore {
     changes: watch::Sender<u64>,
 }
 
+/// The table and its indexes. The indexes hold slot numbers into `jobs`, ordered by
+/// keys read from the slots, so a slot leaves every index before a write changes it
+/// and enters them again after (`update`).
 #[derive(Debug, Default)]
 struct State {
-    jobs: HashMap<JobId, Job>,
-    logs: HashMap<JobId, Vec<JobLog>>,
+    jobs: Slab,
+    /// The slot of each job, by id.
+    ids: Ids,
     /// Open jobs by (workspace, operation): the "one open job" rule, and the ordered
     /// index that serves `job_list_open` ranges.
-    open: BTreeMap<(WorkspaceId, Operation), JobId>,
+    open: Ordered<(WorkspaceId, Operation)>,
     /// Occurrences with a completed job: the "one completion per occurrence" rule.
     done: HashSet<Occurrence>,
     /// Pending jobs by (run_at, id): what a claim scans, earliest first.
-    pending: BTreeSet<(DateTime<Utc>, JobId)>,
+    pending: Ordered<(DateTime<Utc>, JobId)>,
     /// Running jobs by (lease expiry, id): what a rescue scans.
-    running: BTreeSet<(DateTime<Utc>, JobId)>,
-    /// The running job of each workspace: claims skip these workspaces.
-    running_by_workspace: HashMap<WorkspaceId, JobId>,
+    running: Ordered<(DateTime<Utc>, JobId)>,
+    /// The workspaces with a running job: claims skip them.
+    running_by_workspace: HashSet<WorkspaceId>,
     /// Finished jobs by (completed or cancelled time, id): what a prune takes, oldest
     /// first.
-    finished: BTreeSet<(DateTime<Utc>, JobId)>,
+    finished: Ordered<(DateTime<Utc>, JobId)>,
+}
+
+/// The jobs, in slots that pruning frees and inserts reuse, and the ids' source.
+#[derive(Debug, Default)]
+struct Slab {
+    slots: Vec<Option<Slot>>,
+    free: Vec<u32>,
     seed: u64,
+    /// The last id counter drawn: job and log ids are `drawn_id(seed, counter)`.
     next_id: u64,
 }
 
-impl State {
-    fn new_uuid(&mut self) -> Uuid {
+/// One job, 88 bytes: what every job has inline, what later writes set behind one
+/// pointer, and its log lines behind another.
+#[derive(Debug)]
+struct Slot {
+    /// The counter the job's id was drawn from: half the size of the id.
+    counter: u64,
+    workspace_id: WorkspaceId,
+    operation: Operation,
+    deadline: DateTime<Utc>,
+    run_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    /// `None` while every field in it is as the insert left it.
+    later: Option<Box<Later>>,
+    lines: Option<Lines>,
+}
+
+/// The fields of a [`Job`] that only writes after its insert set.
+#[derive(Debug, PartialEq)]
+struct Later {
+    updated_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    cancelled_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+    lease_expires_at: Option<DateTime<Utc>>,
+    error: Option<Box<str>>,
+    attempt: u32,
+    failed_attempts: u32,
+    claimed_by: Option<ExecutorId>,
+}
+
+impl Later {
+    /// `job`'s later fields, or `None` if they are all as an insert sets them.
+    fn of(job: &Job) -> Option<Box<Later>> {
+        let later = Later {
+            updated_at: job.updated_at,
+            started_at: job.started_at,
+            cancelled_at: job.cancelled_at,
+            completed_at: job.completed_at,
+            lease_expires_at: job.lease_expires_at,
+            error: job.error.as_deref().map(Box::from),
+            attempt: job.attempt,
+            failed_attempts: job.failed_attempts,
+            claimed_by: job.claimed_by,
+        };
+        let inserted = Later {
+            updated_at: job.created_at,
+            started_at: None,
+            cancelled_at: None,
+            completed_at: None,
+            lease_expires_at: None,
+            error: None,
+            attempt: 0,
+            failed_attempts: 0,
+            claimed_by: None,
+        };
+        (later != inserted).then(|| Box::new(later))
+    }
+}
+
+/// The id drawn from `counter`: a function of the seed, so runs are reproducible.
+fn drawn_id(seed: u64, counter: u64) -> Uuid {
+    let hi = splitmix64(seed ^ counter);
+    let lo = splitmix64(hi ^ counter.rotate_left(32));
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&hi.to_be_bytes());
+    bytes[8..].copy_from_slice(&lo.to_be_bytes());
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+impl Slot {
+    fn job(&self, seed: u64) -> Job {
+        let later = self.later.as_deref();
+        Job {
+            id: JobId(drawn_id(seed, self.counter)),
+            created_at: self.created_at,
+            updated_at: later.map_or(self.created_at, |l| l.updated_at),
+            started_at: later.and_then(|l| l.started_at),
+            cancelled_at: later.and_then(|l| l.cancelled_at),
+            completed_at: later.and_then(|l| l.completed_at),
+            error: later.and_then(|l| l.error.as_deref()).map(String::from),
+            workspace_id: self.workspace_id,
+            operation: self.operation,
+            deadline: self.deadline,
+            run_at: self.run_at,
+            attempt: later.map_or(0, |l| l.attempt),
+            failed_attempts: later.map_or(0, |l| l.failed_attempts),
+            lease_expires_at: later.and_then(|l| l.lease_expires_at),
+            claimed_by: later.and_then(|l| l.claimed_by),
+        }
+    }
+}
+
+impl Slab {
+    /// Draws the next id counter.
+    fn draw(&mut self) -> u64 {
         self.next_id += 1;
-        let hi = splitmix64(self.seed ^ self.next_id);
-        let lo = splitmix64(hi ^ self.next_id.rotate_left(32));
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&hi.to_be_bytes());
-        bytes[8..].copy_from_slice(&lo.to_be_bytes());
-        uuid::Builder::from_random_bytes(bytes).into_uuid()
+        self.next_id
     }
 
-    fn unindex(&mut self, job: &Job) {
+    /// How many more jobs fit: slot numbers are `u32`, and `u32::MAX` marks an empty
+    /// bucket in [`Ids`].
+    fn room(&self) -> usize {
+        self.free.len() + (u32::MAX as usize).saturating_sub(self.slots.len())
+    }
+
+    /// Stores `slot`; `None` if there is no [`room`](Self::room).
+    fn add(&mut self, slot: Slot) -> Option<u32> {
+        if let Some(s) = self.free.pop() {
+            if let Some(vacant) = self.slots.get_mut(s as usize) {
+                *vacant = Some(slot);
+            }
+            return Some(s);
+        }
+        let s = u32::try_from(self.slots.len())
+            .ok()
+            .filter(|&s| s != u32::MAX)?;
+        self.slots.push(Some(slot));
+        Some(s)
+    }
+
+    fn remove(&mut self, s: u32) {
+        if let Some(slot) = self.slots.get_mut(s as usize) {
+            if slot.take().is_some() {
+                self.free.push(s);
+            }
+        }
+    }
+
+    fn get(&self, s: u32) -> Option<&Slot> {
+        self.slots.get(s as usize)?.as_ref()
+    }
+
+    fn get_mut(&mut self, s: u32) -> Option<&mut Slot> {
+        self.slots.get_mut(s as usize)?.as_mut()
+    }
+
+    fn job(&self, s: u32) -> Option<Job> {
+        self.get(s).map(|slot| slot.job(self.seed))
+    }
+
+    fn id(&self, s: u32) -> Option<JobId> {
+        self.get(s)
+            .map(|slot| JobId(drawn_id(self.seed, slot.counter)))
+    }
+
+    /// Writes what `update` may have changed: everything but the id, workspace,
+    /// operation and creation time.
+    fn set(&mut self, s: u32, job: &Job) {
+        if let Some(slot) = self.get_mut(s) {
+            slot.deadline = job.deadline;
+            slot.run_at = job.run_at;
+            slot.later = Later::of(job);
+        }
+    }
+
+    fn open_key(&self, s: u32) -> Option<(WorkspaceId, Operation)> {
+        self.get(s).map(|slot| (slot.workspace_id, slot.operation))
+    }
+
+    fn pending_key(&self, s: u32) -> Option<(DateTime<Utc>, JobId)> {
+        let slot = self.get(s)?;
+        Some((slot.run_at, JobId(drawn_id(self.seed, slot.counter))))
+    }
+
+    fn running_key(&self, s: u32) -> Option<(DateTime<Utc>, JobId)> {
+        let slot = self.get(s)?;
+        let lease = slot.later.as_ref()?.lease_expires_at?;
+        Some((lease, JobId(drawn_id(self.seed, slot.counter))))
+    }
+
+    fn finished_key(&self, s: u32) -> Option<(DateTime<Utc>, JobId)> {
+        let slot = self.get(s)?;
+        let later = slot.later.as_ref()?;
+        let at = later.completed_at.or(later.cancelled_at)?;
+        Some((at, JobId(drawn_id(self.seed, slot.counter))))
+    }
+}
+
+impl State {
+    fn slot_of(&self, id: JobId) -> Option<u32> {
+        self.ids.get(id, |s| self.jobs.id(s))
+    }
+
+    fn unindex(&mut self, s: u32, job: &Job) {
+        let jobs = &self.jobs;
         match job.state() {
             JobState::Pending => {
-                self.pending.remove(&(job.run_at, job.id));
-                self.open.remove(&(job.workspace_id, job.operation));
+                self.pending.remove(s, |s| jobs.pending_key(s));
+                self.open.remove(s, |s| jobs.open_key(s));
             }
             JobState::Running => {
-                if let Some(lease) = job.lease_expires_at {
-                    self.running.remove(&(lease, job.id));
-                }
+                self.running.remove(s, |s| jobs.running_key(s));
                 self.running_by_workspace.remove(&job.workspace_id);
-                self.open.remove(&(job.workspace_id, job.operation));
+                self.open.remove(s, |s| jobs.open_key(s));
             }
             JobState::Completed => {
                 self.done.remove(&job.occurrence());
             }
             JobState::Cancelled => {}
         }
-        if let Some(at) = job.finished_at() {
-            self.finished.remove(&(at, job.id));
+        if job.finished_at().is_some() {
+            self.finished.remove(s, |s| jobs.finished_key(s));
         }
     }
 
-    fn index(&mut self, job: &Job) {
+    fn index(&mut self, s: u32, job: &Job) {
+        let jobs = &self.jobs;
         match job.state() {
             JobState::Pending => {
-                self.pending.insert((job.run_at, job.id));
-                self.open.insert((job.workspace_id, job.operation), job.id);
+                self.pending.insert(s, |s| jobs.pending_key(s));
+                self.open.insert(s, |s| jobs.open_key(s));
             }
             JobState::Running => {
                 // A running job always has a lease: every path into Running sets one.
-                if let Some(lease) = job.lease_expires_at {
-                    self.running.insert((lease, job.id));
+                if job.lease_expires_at.is_some() {
+                    self.running.insert(s, |s| jobs.running_key(s));
                 }
-                self.running_by_workspace.insert(job.workspace_id, job.id);
-                self.open.insert((job.workspace_id, job.operation), job.id);
+                self.running_by_workspace.insert(job.workspace_id);
+                self.open.insert(s, |s| jobs.open_key(s));
             }
             JobState::Completed => {
                 self.done.insert(job.occurrence());
             }
             JobState::Cancelled => {}
         }
-        if let Some(at) = job.finished_at() {
-            self.finished.insert((at, job.id));
+        if job.finished_at().is_some() {
+            self.finished.insert(s, |s| jobs.finished_key(s));
         }
     }
 
-    /// Applies `change` to a job, keeping every index in step with its new state.
-    fn update(&mut self, id: JobId, change: impl FnOnce(&mut Job)) -> Option<Job> {
-        let mut job = self.jobs.get(&id)?.clone();
-        self.unindex(&job);
+    /// Applies `change` to the job in slot `s`, keeping every index in step with its
+    /// new state.
+    fn update(&mut self, s: u32, change: impl FnOnce(&mut Job)) -> Option<Job> {
+        let mut job = self.jobs.job(s)?;
+        self.unindex(s, &job);
         change(&mut job);
-        self.index(&job);
-        self.jobs.insert(id, job.clone());
+        self.jobs.set(s, &job);
+        self.index(s, &job);
         Some(job)
     }
 
-    /// The job, if it is running under `attempt`.
-    fn held(&self, id: JobId, attempt: u32) -> Result<&Job, StoreError> {
-        match self.jobs.get(&id) {
-            Some(job) if job.state() == JobState::Running && job.attempt == attempt => Ok(job),
+    /// The slot of the job, if it is running under `attempt`.
+    fn held(&self, id: JobId, attempt: u32) -> Result<u32, StoreError> {
+        let slot = self.slot_of(id);
+        match slot.and_then(|s| Some((s, self.jobs.job(s)?))) {
+            Some((s, job)) if job.state() == JobState::Running && job.attempt == attempt => Ok(s),
             _ => Err(StoreError::LeaseLost { job: id, attempt }),
         }
     }
 
-    fn log(&mut self, job_id: JobId, now: DateTime<Utc>, line: &LogLine) {
-        let id = self.new_uuid();
-        let lines = self.logs.entry(job_id).or_default();
-        // A job has a handful of lines, most one or two: grow by exactly one rather than
-        // to a `Vec`'s first capacity of four (288 bytes for a single line).
-        lines.reserve_exact(1);
-        lines.push(JobLog {
-            id,
-            job_id,
-            created_at: now,
-            level: line.level(),
-            output: line.output().to_owned(),
-        });
+    fn log(&mut self, s: u32, now: DateTime<Utc>, line: &LogLine) {
+        let counter = self.jobs.draw();
+        if let Some(slot) = self.jobs.get_mut(s) {
+            let lines = slot.lines.take();
+            slot.lines = Some(Lines::push(lines, counter, now, slot.created_at, line));
+        }
     }
 }
 
@@ -204,7 +397,10 @@ impl InMemoryStore {
     pub fn with_seed(seed: u64) -> Self {
         InMemoryStore {
             state: Mutex::new(State {
-                seed,
+                jobs: Slab {
+                    seed,
+                    ..Slab::default()
+                },
                 ..State::default()
             }),
             changes: watch::Sender::new(0),
@@ -233,7 +429,15 @@ impl InMemoryStore {
     /// # });
     /// ```
     pub fn jobs(&self) -> Vec<Job> {
-        self.state.lock().jobs.values().cloned().collect()
+        let state = self.state.lock();
+        let seed = state.jobs.seed;
+        state
+            .jobs
+            .slots
+            .iter()
+            .flatten()
+            .map(|slot| slot.job(seed))
+            .collect()
     }
 
     fn changed(&self) {
@@ -255,19 +459,27 @@ impl JobStore for InMemoryStore {
         let mut created = Vec::new();
         {
             let mut state = self.state.lock();
+            // Checked first, so a batch is written whole or not at all.
+            if state.jobs.room() < params.jobs.len() {
+                return Err(StoreError::Backend(
+                    "the in-memory store holds its most jobs (2^32 - 1)".into(),
+                ));
+            }
             for new in params.jobs {
                 let occurrence = Occurrence {
                     workspace_id: new.workspace_id,
                     operation: new.operation,
                     deadline: new.deadline,
                 };
-                if state.open.contains_key(&(new.workspace_id, new.operation))
-                    || state.done.contains(&occurrence)
-                {
+                let open = state.open.get((new.workspace_id, new.operation), |s| {
+                    state.jobs.open_key(s)
+                });
+                if open.is_some() || state.done.contains(&occurrence) {
                     continue;
                 }
+                let counter = state.jobs.draw();
                 let job = Job {
-                    id: JobId(state.new_uuid()),
+                    id: JobId(drawn_id(state.jobs.seed, counter)),
                     created_at: now,
                     updated_at: now,
                     started_at: None,
@@ -283,10 +495,25 @@ impl JobStore for InMemoryStore {
                     lease_expires_at: None,
                     claimed_by: None,
                 };
-                state.index(&job);
-                state.jobs.insert(job.id, job.clone());
+                let slot = Slot {
+                    counter,
+                    workspace_id: job.workspace_id,
+                    operation: job.operation,
+                    deadline: job.deadline,
+                    run_at: job.run_at,
+                    created_at: job.created_at,
+                    later: None,
+                    lines: None,
+                };
+                // The room was checked above for the whole batch.
+                let Some(s) = state.jobs.add(slot) else {
+                    break;
+                };
+                let state = &mut *state;
+                state.ids.insert(job.id, s, |s| state.jobs.id(s));
+                state.index(s, &job);
                 if let Some(line) = &new.log {
-                    state.log(job.id, now, line);
+                    state.log(s, now, line);
                 }
                 created.push(job);
             }
@@ -301,12 +528,12 @@ impl JobStore for InMemoryStore {
         let mut state = self.state.lock();
         let mut written = 0;
         for log in params.logs {
-            let allowed = match log.attempt {
-                Some(attempt) => state.held(log.job_id, attempt).is_ok(),
-                None => state.jobs.contains_key(&log.job_id),
+            let slot = match log.attempt {
+                Some(attempt) => state.held(log.job_id, attempt).ok(),
+                None => state.slot_of(log.job_id),
             };
-            if allowed {
-                state.log(log.job_id, params.now, &log.line);
+            if let Some(s) = slot {
+                state.log(s, params.now, &log.line);
                 written += 1;
             }
         }
@@ -314,29 +541,36 @@ impl JobStore for InMemoryStore {
     }
 
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<Job>, StoreError> {
-        let mut state = self.state.lock();
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
         let mut picked = Vec::new();
         let mut workspaces = HashSet::new();
-        for &(run_at, id) in &state.pending {
-            if picked.len() >= params.limit || run_at > params.now {
+        // Every key due at `now` sorts at or below (now, the largest id).
+        let due = Bound::Included((params.now, JobId(Uuid::max())));
+        let jobs = &state.jobs;
+        for s in state
+            .pending
+            .range(Bound::Unbounded, due, |s| jobs.pending_key(s))
+        {
+            if picked.len() >= params.limit {
                 break;
             }
-            // The index holds only pending jobs, all of which are in `jobs`.
-            let Some(job) = state.jobs.get(&id) else {
+            // The index holds only occupied slots.
+            let Some(slot) = jobs.get(s) else {
                 continue;
             };
-            if state.running_by_workspace.contains_key(&job.workspace_id)
-                || !workspaces.insert(job.workspace_id)
+            if state.running_by_workspace.contains(&slot.workspace_id)
+                || !workspaces.insert(slot.workspace_id)
             {
                 continue;
             }
-            picked.push(id);
+            picked.push(s);
         }
         let lease_expires_at = add(params.now, params.lease);
         let claimed = picked
             .into_iter()
-            .filter_map(|id| {
-                state.update(id, |job| {
+            .filter_map(|s| {
+                state.update(s, |job| {
                     job.started_at = Some(params.now);
                     job.updated_at = params.now;
                     job.attempt = job.attempt.saturating_add(1);
@@ -358,8 +592,11 @@ impl JobStore for InMemoryStore {
         {
             let mut state = self.state.lock();
             for change in params.jobs {
-                let outcome = match state.jobs.get(&change.id) {
-                    Some(job) if job.state() == JobState::Pending => {
+                let found = state
+                    .slot_of(change.id)
+                    .and_then(|s| Some((s, state.jobs.job(s)?)));
+                let outcome = match found {
+                    Some((s, job)) if job.state() == JobState::Pending => {
                         let target = Occurrence {
                             deadline: change.deadline,
                             ..job.occurrence()
@@ -367,7 +604,7 @@ impl JobStore for InMemoryStore {
                         if state.done.contains(&target) {
                             Rescheduled::OccurrenceTaken
                         } else {
-                            state.update(change.id, |job| {
+                            state.update(s, |job| {
                                 job.deadline = change.deadline;
                                 job.run_at = change.run_at.unwrap_or(change.deadline);
                                 job.updated_at = params.now;
@@ -375,7 +612,7 @@ impl JobStore for InMemoryStore {
                                 job.error = None;
                             });
                             if let Some(line) = &change.log {
-                                state.log(change.id, params.now, line);
+                                state.log(s, params.now, line);
                             }
                             moved = true;
                             Rescheduled::Moved
@@ -397,21 +634,25 @@ impl JobStore for InMemoryStore {
         {
             let mut state = self.state.lock();
             for cancel in params.jobs {
-                let allowed = match (state.jobs.get(&cancel.id), cancel.attempt) {
-                    (Some(job), None) => job.state() == JobState::Pending,
-                    (Some(_), Some(attempt)) => state.held(cancel.id, attempt).is_ok(),
-                    (None, _) => false,
+                let slot = match cancel.attempt {
+                    None => state.slot_of(cancel.id).filter(|&s| {
+                        state
+                            .jobs
+                            .job(s)
+                            .is_some_and(|job| job.state() == JobState::Pending)
+                    }),
+                    Some(attempt) => state.held(cancel.id, attempt).ok(),
                 };
-                if !allowed {
+                let Some(s) = slot else {
                     continue;
-                }
-                state.update(cancel.id, |job| {
+                };
+                state.update(s, |job| {
                     job.cancelled_at = Some(params.now);
                     job.updated_at = params.now;
                     job.lease_expires_at = None;
                 });
                 if let Some(line) = &cancel.log {
-                    state.log(cancel.id, params.now, line);
+                    state.log(s, params.now, line);
                 }
                 cancelled.push(cancel.id);
             }
@@ -425,8 +666,8 @@ impl JobStore for InMemoryStore {
     async fn job_complete(&self, params: JobCompleteParams) -> Result<Job, StoreError> {
         let job = {
             let mut state = self.state.lock();
-            state.held(params.id, params.attempt)?;
-            let job = state.update(params.id, |job| {
+            let s = state.held(params.id, params.attempt)?;
+            let job = state.update(s, |job| {
                 job.completed_at = Some(params.now);
                 job.updated_at = params.now;
                 job.lease_expires_at = None;
@@ -439,7 +680,7 @@ impl JobStore for InMemoryStore {
                 job.error = params.error;
             });
             for line in &params.logs {
-                state.log(params.id, params.now, line);
+                state.log(s, params.now, line);
             }
             job
         };
@@ -454,8 +695,8 @@ impl JobStore for InMemoryStore {
     async fn job_retry(&self, params: JobRetryParams) -> Result<Job, StoreError> {
         let job = {
             let mut state = self.state.lock();
-            state.held(params.id, params.attempt)?;
-            let job = state.update(params.id, |job| {
+            let s = state.held(params.id, params.attempt)?;
+            let job = state.update(s, |job| {
                 job.started_at = None;
                 job.updated_at = params.now;
                 job.run_at = params.run_at;
@@ -467,7 +708,7 @@ impl JobStore for InMemoryStore {
                 }
             });
             for line in &params.logs {
-                state.log(params.id, params.now, line);
+                state.log(s, params.now, line);
             }
             job
         };
@@ -483,9 +724,9 @@ impl JobStore for InMemoryStore {
         params: JobRenewLeaseParams,
     ) -> Result<DateTime<Utc>, StoreError> {
         let mut state = self.state.lock();
-        state.held(params.id, params.attempt)?;
+        let s = state.held(params.id, params.attempt)?;
         let expires = add(params.now, params.lease);
-        state.update(params.id, |job| {
+        state.update(s, |job| {
             job.lease_expires_at = Some(expires);
             job.updated_at = params.now;
         });
@@ -495,16 +736,17 @@ impl JobStore for InMemoryStore {
     async fn job_rescue(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError> {
         let rescued: Vec<Job> = {
             let mut state = self.state.lock();
-            let expired: Vec<JobId> = state
+            let expired = Bound::Included((now, JobId(Uuid::max())));
+            let jobs = &state.jobs;
+            let expired: Vec<u32> = state
                 .running
-                .range(..=(now, JobId(Uuid::max())))
-                .map(|&(_, id)| id)
+                .range(Bound::Unbounded, expired, |s| jobs.running_key(s))
                 .collect();
             expired
                 .into_iter()
-                .filter_map(|id| {
-                    let before = state.jobs.get(&id).cloned();
-                    state.update(id, |job| {
+                .filter_map(|s| {
+                    let before = state.jobs.job(s);
+                    state.update(s, |job| {
                         job.started_at = None;
                         job.updated_at = now;
                         job.run_at = now;
@@ -533,10 +775,11 @@ impl JobStore for InMemoryStore {
                 through.map_or(Bound::Unbounded, |t| Bound::Included((t, Operation::Stop))),
             ),
         };
+        let jobs = &state.jobs;
         Ok(state
             .open
-            .range((lower, upper))
-            .filter_map(|(_, id)| state.jobs.get(id).cloned())
+            .range(lower, upper, |s| jobs.open_key(s))
+            .filter_map(|s| jobs.job(s))
             .collect())
     }
 
@@ -547,32 +790,40 @@ impl JobStore for InMemoryStore {
         let state = self.state.lock();
         // Every key with a time after `after` sorts above (after, the largest id).
         let lower = Bound::Excluded((after, JobId(Uuid::max())));
-        let first_after = |set: &BTreeSet<(DateTime<Utc>, JobId)>| {
-            set.range((lower, Bound::Unbounded))
-                .next()
-                .map(|(at, _)| *at)
-        };
-        let pending = first_after(&state.pending);
-        let lease = first_after(&state.running);
+        let jobs = &state.jobs;
+        let pending = state
+            .pending
+            .range(lower, Bound::Unbounded, |s| jobs.pending_key(s))
+            .next()
+            .and_then(|s| jobs.pending_key(s));
+        let lease = state
+            .running
+            .range(lower, Bound::Unbounded, |s| jobs.running_key(s))
+            .next()
+            .and_then(|s| jobs.running_key(s));
         Ok(match (pending, lease) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+            (Some((a, _)), Some((b, _))) => Some(a.min(b)),
+            (a, b) => a.or(b).map(|(at, _)| at),
         })
     }
 
     async fn job_get(&self, id: JobId) -> Result<Option<Job>, StoreError> {
-        Ok(self.state.lock().jobs.get(&id).cloned())
+        let state = self.state.lock();
+        Ok(state.slot_of(id).and_then(|s| state.jobs.job(s)))
     }
 
     async fn job_list(&self, params: JobListParams) -> Result<Vec<Job>, StoreError> {
         let state = self.state.lock();
+        let seed = state.jobs.seed;
         let mut jobs: Vec<Job> = state
             .jobs
-            .values()
+            .slots
+            .iter()
+            .flatten()
             .filter(|j| params.workspace_id.is_none_or(|w| j.workspace_id == w))
             .filter(|j| params.operation.is_none_or(|o| j.operation == o))
+            .map(|slot| slot.job(seed))
             .filter(|j| params.state.is_none_or(|s| j.state() == s))
-            .cloned()
             .collect();
         jobs.sort_by_key(|j| std::cmp::Reverse((j.created_at, j.id)));
         if let Some(limit) = params.limit {
@@ -582,58 +833,73 @@ impl JobStore for InMemoryStore {
     }
 
     async fn job_log_list(&self, id: JobId) -> Result<Vec<JobLog>, StoreError> {
-        Ok(self.state.lock().logs.get(&id).cloned().unwrap_or_default())
+        let state = self.state.lock();
+        let seed = state.jobs.seed;
+        let Some(slot) = state.slot_of(id).and_then(|s| state.jobs.get(s)) else {
+            return Ok(Vec::new());
+        };
+        Ok(slot.lines.as_ref().map_or_else(Vec::new, |lines| {
+            lines.list(id, slot.created_at, |counter| drawn_id(seed, counter))
+        }))
     }
 
     async fn job_prune(&self, params: JobPruneParams) -> Result<usize, StoreError> {
-        let mut state = self.state.lock();
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
         // Every key before (finished_before, the smallest id) finished strictly before.
-        let doomed: Vec<JobId> = state
+        let before = Bound::Excluded((params.finished_before, JobId(Uuid::nil())));
+        let jobs = &state.jobs;
+        let doomed: Vec<u32> = state
             .finished
-            .range(..(params.finished_before, JobId(Uuid::nil())))
+            .range(Bound::Unbounded, before, |s| jobs.finished_key(s))
             .take(params.limit)
-            .map(|&(_, id)| id)
             .collect();
-        for id in &doomed {
-            if let Some(job) = state.jobs.remove(id) {
-                state.unindex(&job);
+        for &s in &doomed {
+            if let Some(job) = state.jobs.job(s) {
+                state.unindex(s, &job);
+                state.ids.remove(job.id, |s| state.jobs.id(s));
             }
-            state.logs.remove(id);
+            // The slot's job, its later fields and its log lines go with it.
+            state.jobs.remove(s);
         }
         Ok(doomed.len())
     }
 
     async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats, StoreError> {
         let state = self.state.lock();
+        let jobs = &state.jobs;
+        let expired = Bound::Included((params.now, JobId(Uuid::max())));
+        let all = (Bound::Unbounded, Bound::Unbounded);
         let mut stats = JobStats {
             pending: state.pending.len() as u64,
             running: state.running.len() as u64,
             expired_leases: state
                 .running
-                .range(..=(params.now, JobId(Uuid::max())))
+                .range(Bound::Unbounded, expired, |s| jobs.running_key(s))
                 .count() as u64,
             next_due: state
                 .pending
-                .iter()
+                .range(all.0, all.1, |s| jobs.pending_key(s))
                 .take(params.next)
-                .filter_map(|(_, id)| state.jobs.get(id).cloned())
+                .filter_map(|s| jobs.job(s))
                 .collect(),
             oldest_running: state
                 .running
-                .iter()
-                .filter_map(|(_, id)| state.jobs.get(id))
-                .min_by_key(|job| (job.started_at, job.id))
-                .cloned(),
+                .range(all.0, all.1, |s| jobs.running_key(s))
+                .filter_map(|s| jobs.job(s))
+                .min_by_key(|job| (job.started_at, job.id)),
             ..JobStats::default()
         };
-        for (_, id) in &state.finished {
-            match state.jobs.get(id) {
-                Some(job) if job.state() == JobState::Completed => {
-                    stats.completed += 1;
-                    stats.failed += u64::from(job.error.is_some());
-                }
-                Some(_) => stats.cancelled += 1,
-                None => {}
+        for job in state
+            .finished
+            .range(all.0, all.1, |s| jobs.finished_key(s))
+            .filter_map(|s| jobs.job(s))
+        {
+            if job.state() == JobState::Completed {
+                stats.completed += 1;
+                stats.failed += u64::from(job.error.is_some());
+            } else {
+                stats.cancelled += 1;
             }
         }
         Ok(stats)
@@ -641,5 +907,19 @@ impl JobStore for InMemoryStore {
 
     fn job_changes(&self) -> Option<watch::Receiver<u64>> {
         Some(self.changes.subscribe())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_slot_stays_small() {
+        // Every byte here is a megabyte at a million jobs (docs/performance.md, section 5).
+        assert_eq!(std::mem::size_of::<Slot>(), 88);
+        assert_eq!(std::mem::size_of::<Option<Slot>>(), 88);
+        assert_eq!(std::mem::size_of::<Later>(), 104);
     }
 }

@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "finished jobs indexed by when they finished, for pruning",
         include_str!("../../../migrations/0003_finished_index.sql"),
     ),
+    (
+        4,
+        "lighter writes: two indexes fewer, log lines without a foreign key",
+        include_str!("../../../migrations/0004_lighter_writes.sql"),
+    ),
 ];
 
 pub(super) async fn run(pool: &PgPool, schema: &str) -> Result<(), StoreError> {

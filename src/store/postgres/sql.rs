@@ -247,7 +247,8 @@ where j.id = $1 and j.attempt = $2
 returning j.lease_expires_at";
 
 /// `job_rescue`: running jobs whose lease expired by $1 back to pending, due at $1
-/// (`workspace_lifecycle_job_running_lease`). `skip locked` leaves a job whose holder is
+/// (all running jobs, at most the engines' permits, through
+/// `workspace_lifecycle_job_running_workspace`). `skip locked` leaves a job whose holder is
 /// finishing it right now to that holder; the `expired` rows are returned as they were.
 pub(super) const RESCUE: &str = "
 with expired as (
@@ -285,7 +286,8 @@ where j.completed_at is null and j.cancelled_at is null and j.workspace_id = $1
 order by j.operation::text";
 
 /// `job_next_due`: the earliest pending `run_at` (`workspace_lifecycle_job_pending_run_at`)
-/// or running lease expiry (`workspace_lifecycle_job_running_lease`) after $1, up to
+/// or running lease expiry (the few running jobs, `workspace_lifecycle_job_running_workspace`)
+/// after $1, up to
 /// $2 (`LATEST_DEADLINE`), so a hand-written `infinity` is never read back.
 pub(super) const NEXT_DUE: &str = "
 select least(
@@ -315,7 +317,8 @@ select gen_random_uuid(), gone.id, $2, 'error', $3 from gone";
 pub(super) const GET: &str =
     "select {cols} from {schema}.workspace_lifecycle_job j where j.id = $1";
 
-/// `job_list`: newest first (`workspace_lifecycle_job_created_at`).
+/// `job_list`: newest first. No index: an operator's listing sorts the table rather than
+/// every write paying for an index by creation time (migration 4).
 /// $1 workspace, $2 operation, $3 state, $4 limit (each null: any).
 pub(super) const LIST: &str = "
 select {cols} from {schema}.workspace_lifecycle_job j
@@ -337,8 +340,10 @@ where job_id = $1
 order by created_at, seq";
 
 /// `job_prune`: up to $2 finished jobs that finished before $1, oldest first
-/// (`workspace_lifecycle_job_finished`, migration 3); their log lines go with them
-/// through the foreign key's cascade (`workspace_lifecycle_job_logs_job`). `skip
+/// (`workspace_lifecycle_job_finished`, migration 3), with their log lines
+/// (`workspace_lifecycle_job_logs_job`; there is no foreign key to cascade since
+/// migration 4). A finished job gets no new lines: `LOG_INSERT` takes a share lock on
+/// the job row, which waits for this delete and then finds no job. `skip
 /// locked` lets replicas prune side by side, and the batch bounds how long rows stay
 /// locked. Counts the deleted jobs.
 pub(super) const PRUNE: &str = "
@@ -349,6 +354,10 @@ with doomed as (
     order by coalesce(completed_at, cancelled_at), id
     limit $2
     for update skip locked
+),
+lines as (
+    delete from {schema}.workspace_lifecycle_job_logs l
+    using doomed where l.job_id = doomed.id
 )
 delete from {schema}.workspace_lifecycle_job j
 using doomed where j.id = doomed.id";
@@ -375,7 +384,7 @@ order by j.run_at, j.id
 limit $1";
 
 /// `job_stats`, the running job claimed longest ago: the running jobs
-/// (`workspace_lifecycle_job_running_lease`), sorted; there are at most as many as
+/// (`workspace_lifecycle_job_running_workspace`), sorted; there are at most as many as
 /// the engines' permits.
 pub(super) const STATS_OLDEST_RUNNING: &str = "
 select {cols} from {schema}.workspace_lifecycle_job j
