@@ -446,6 +446,7 @@ impl fmt::Display for LogLevel {
 ///
 /// ```
 /// use workspace_lifecycle::{InMemoryStore, JobInsertParams, JobStore, LogLevel, LogLine, NewJob};
+/// use workspace_lifecycle::JobStoreAdmin;
 /// # use workspace_lifecycle::{Operation, WorkspaceId};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {

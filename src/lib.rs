@@ -69,10 +69,17 @@ pub use job::{
     deadline_supported, ExecutorId, Job, JobId, JobLog, JobState, LogLevel, LogLine, Occurrence,
     Operation, EARLIEST_DEADLINE, LATEST_DEADLINE,
 };
+/// The store examples' shared fixture; public only for doc tests.
+#[doc(hidden)]
+pub use store::doc_support;
+/// Raw job rows as a SQL database returns them; public only for the fuzz target and
+/// the bad-input tests.
+#[doc(hidden)]
+pub use store::row;
 pub use store::{
     InMemoryStore, JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams,
     JobListParams, JobLogInsertParams, JobPruneParams, JobRenewLeaseParams, JobReschedule,
-    JobRescheduleParams, JobRetryParams, JobRow, JobStats, JobStatsParams, JobStore, NewJob,
+    JobRescheduleParams, JobRetryParams, JobStats, JobStatsParams, JobStore, JobStoreAdmin, NewJob,
     NewJobLog, Rescheduled, WorkspaceRange,
 };
 #[cfg(feature = "postgres")]

@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{AssertSqlSafe, Executor};
+use workspace_lifecycle::row::JobRow;
 use workspace_lifecycle::schedule::Schedule;
 use workspace_lifecycle::testkit::FakeWorkspaces;
 use workspace_lifecycle::{
-    Config, FakeClock, InMemoryStore, JobListParams, JobLogInsertParams, JobRow, JobState,
-    JobStore, LifecycleEngine, LogLevel, LogLine, NewJobLog, RetryPolicy, StoreError, Workspace,
-    WorkspaceState, EARLIEST_DEADLINE, LATEST_DEADLINE, MAX_DURATION,
+    Config, FakeClock, InMemoryStore, JobListParams, JobLogInsertParams, JobState, JobStore,
+    JobStoreAdmin, LifecycleEngine, LogLevel, LogLine, NewJobLog, RetryPolicy, StoreError,
+    Workspace, WorkspaceState, EARLIEST_DEADLINE, LATEST_DEADLINE, MAX_DURATION,
 };
 
 use common::{t0, ws};
@@ -121,7 +122,7 @@ fn configs_that_cannot_work_are_refused_at_construction() {
 
 /// Log output: long, cut inside a multi-byte character, with NUL bytes. Stored and read
 /// back by the store; the line never fails the job.
-async fn log_output_is_cut_and_escaped<S: JobStore>(store: &S) {
+async fn log_output_is_cut_and_escaped<S: JobStoreAdmin>(store: &S) {
     let job = store
         .job_insert(workspace_lifecycle::JobInsertParams {
             jobs: vec![workspace_lifecycle::NewJob {

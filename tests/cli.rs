@@ -15,8 +15,8 @@ use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 use workspace_lifecycle::{
     ExecutorId, Job, JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams,
-    JobInsertParams, JobListParams, JobState, JobStore, LogLine, NewJob, Operation, PgStore,
-    WorkspaceId,
+    JobInsertParams, JobListParams, JobState, JobStore, JobStoreAdmin, LogLine, NewJob, Operation,
+    PgStore, WorkspaceId,
 };
 
 use pg::rt;

@@ -13,7 +13,8 @@ use tokio::task::JoinHandle;
 use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
 use workspace_lifecycle::{
     Clock, Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobListParams, JobState, JobStore,
-    LifecycleEngine, MockWorkspaces, Workspace, WorkspaceError, WorkspaceRange, WorkspaceState,
+    JobStoreAdmin, LifecycleEngine, MockWorkspaces, Workspace, WorkspaceError, WorkspaceRange,
+    WorkspaceState,
 };
 
 type Engine = LifecycleEngine<Arc<InMemoryStore>, FakeClock, FakeWorkspaces>;

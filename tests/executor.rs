@@ -8,8 +8,8 @@ use mockall::predicate::eq;
 use uuid::Uuid;
 use workspace_lifecycle::{
     Clock, Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobInsertParams, JobState,
-    JobStore, LifecycleEngine, LogLine, MockWorkspaces, NewJob, Operation, RetryPolicy, Workspace,
-    WorkspaceError, WorkspaceId, WorkspaceState,
+    JobStore, JobStoreAdmin, LifecycleEngine, LogLine, MockWorkspaces, NewJob, Operation,
+    RetryPolicy, Workspace, WorkspaceError, WorkspaceId, WorkspaceState,
 };
 
 type Engine = LifecycleEngine<InMemoryStore, FakeClock, MockWorkspaces>;

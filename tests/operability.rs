@@ -17,7 +17,7 @@ use metrics::{
 use workspace_lifecycle::testkit::FakeWorkspaces;
 use workspace_lifecycle::{
     telemetry, Config, Event, EventKind, Events, FakeClock, InMemoryStore, JobListParams, JobState,
-    JobStore, LifecycleEngine, Workspace, WorkspaceState,
+    JobStore, JobStoreAdmin, LifecycleEngine, Workspace, WorkspaceState,
 };
 
 type Engine = LifecycleEngine<Arc<InMemoryStore>, FakeClock, FakeWorkspaces>;

@@ -10,7 +10,8 @@ use std::time::Duration;
 use sqlx::{AssertSqlSafe, Executor};
 use tokio::sync::watch;
 use workspace_lifecycle::{
-    JobInsertParams, JobStore, LogLine, NewJob, Operation, PgStore, StoreError, WorkspaceId,
+    JobInsertParams, JobStore, JobStoreAdmin, LogLine, NewJob, Operation, PgStore, StoreError,
+    WorkspaceId, WorkspaceRange,
 };
 
 use pg::rt;
@@ -267,5 +268,34 @@ fn postgres_schema_names_are_validated() {
             assert!(matches!(error, StoreError::InvalidData(_)), "{bad}");
         }
         assert!(PgStore::with_schema(pool, "tenant_7").is_ok());
+    });
+}
+
+#[test]
+fn postgres_drop_schema_removes_everything_and_a_missing_schema_is_no_error() {
+    rt().block_on(async {
+        let Some(db) = pg::test_db(2).await else {
+            return;
+        };
+        let schema_exists = || async {
+            sqlx::query_scalar::<_, bool>(
+                "select exists (select 1 from pg_namespace where nspname = $1)",
+            )
+            .bind(&db.schema)
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap()
+        };
+        insert(&db.store, 1).await;
+        assert!(schema_exists().await);
+
+        db.store.clone().drop_schema().await.unwrap();
+        assert!(!schema_exists().await);
+        // Dropping again, as a second test teardown or an operator's retry would.
+        db.another_store(1).await.drop_schema().await.unwrap();
+        // A later `migrate` starts from nothing: the ledger went with the schema.
+        db.store.migrate().await.unwrap();
+        let open = db.store.job_list_open(WorkspaceRange::ALL).await.unwrap();
+        assert!(open.is_empty());
     });
 }

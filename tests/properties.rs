@@ -39,8 +39,8 @@ use workspace_lifecycle::testkit::{
 };
 use workspace_lifecycle::{
     deadline_supported, Clock, Config, ExecutorId, FakeClock, InMemoryStore, Job, JobId,
-    JobListParams, JobState, JobStore, LifecycleEngine, Operation, RetryPolicy, Workspace,
-    WorkspaceId, WorkspaceState,
+    JobListParams, JobState, JobStore, JobStoreAdmin, LifecycleEngine, Operation, RetryPolicy,
+    Workspace, WorkspaceId, WorkspaceState,
 };
 
 const WORKSPACES: u8 = 4;
@@ -183,7 +183,7 @@ fn setup() -> impl Strategy<Value = Setup> {
         })
 }
 
-impl<S: JobStore + Clone> World<S> {
+impl<S: JobStoreAdmin + Clone> World<S> {
     fn new(setup: &Setup, store: S, busy: Option<Arc<AtomicUsize>>) -> Self {
         let clock = FakeClock::new(t0());
         let fleet = FakeWorkspaces::new(clock.clone());
@@ -466,7 +466,7 @@ fn cases() -> u32 {
         .unwrap_or(256)
 }
 
-async fn run_history<S: JobStore + Clone>(
+async fn run_history<S: JobStoreAdmin + Clone>(
     mut world: World<S>,
     ops: &[Op],
 ) -> Result<(), TestCaseError> {

@@ -15,7 +15,7 @@ use common::{settle_io, t0, ws, Counted};
 use tokio_util::sync::CancellationToken;
 use workspace_lifecycle::testkit::{Behavior, CallOutcome, FakeWorkspaces};
 use workspace_lifecycle::{
-    Clock, Config, FakeClock, JobListParams, JobState, JobStore, LifecycleEngine, Occurrence,
+    Clock, Config, FakeClock, JobListParams, JobState, JobStoreAdmin, LifecycleEngine, Occurrence,
     Operation, PgStore, Readiness, RunReport, Workspace, WorkspaceState,
 };
 

@@ -20,10 +20,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use libfuzzer_sys::fuzz_target;
 use uuid::Uuid;
 use workspace_lifecycle::executor::{verdict, Verdict};
+use workspace_lifecycle::row::JobRow;
 use workspace_lifecycle::scheduler::{plan, Change};
 use workspace_lifecycle::{
-    Config, JobRow, JobState, StoreError, Workspace, WorkspaceId, WorkspaceState,
-    EARLIEST_DEADLINE, LATEST_DEADLINE,
+    Config, JobState, StoreError, Workspace, WorkspaceId, WorkspaceState, EARLIEST_DEADLINE,
+    LATEST_DEADLINE,
 };
 
 /// Postgres' epoch, 2000-01-01T00:00:00Z, in microseconds since the Unix epoch.

@@ -140,8 +140,8 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// ```
     /// use workspace_lifecycle::testkit::FakeWorkspaces;
     /// use workspace_lifecycle::{
-    ///     Config, FakeClock, InMemoryStore, JobStore, LifecycleEngine, Workspace, WorkspaceId,
-    ///     WorkspaceState,
+    ///     Config, FakeClock, InMemoryStore, JobStoreAdmin, LifecycleEngine, Workspace,
+    ///     WorkspaceId, WorkspaceState,
     /// };
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {

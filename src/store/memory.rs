@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::{
     check_times, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams,
     JobListParams, JobLogInsertParams, JobPruneParams, JobRenewLeaseParams, JobRescheduleParams,
-    JobRetryParams, JobStats, JobStatsParams, JobStore, Rescheduled, WorkspaceRange,
+    JobRetryParams, JobStats, JobStatsParams, JobStore, JobStoreAdmin, Rescheduled, WorkspaceRange,
 };
 use crate::clock::add;
 use crate::config::splitmix64;
@@ -807,6 +807,35 @@ impl JobStore for InMemoryStore {
         })
     }
 
+    async fn job_prune(&self, params: JobPruneParams) -> Result<usize, StoreError> {
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
+        // Every key before (finished_before, the smallest id) finished strictly before.
+        let before = Bound::Excluded((params.finished_before, JobId(Uuid::nil())));
+        let jobs = &state.jobs;
+        let doomed: Vec<u32> = state
+            .finished
+            .range(Bound::Unbounded, before, |s| jobs.finished_key(s))
+            .take(params.limit)
+            .collect();
+        for &s in &doomed {
+            if let Some(job) = state.jobs.job(s) {
+                state.unindex(s, &job);
+                state.ids.remove(job.id, |s| state.jobs.id(s));
+            }
+            // The slot's job, its later fields and its log lines go with it.
+            state.jobs.remove(s);
+        }
+        Ok(doomed.len())
+    }
+
+    fn job_changes(&self) -> Option<watch::Receiver<u64>> {
+        Some(self.changes.subscribe())
+    }
+}
+
+#[async_trait]
+impl JobStoreAdmin for InMemoryStore {
     async fn job_get(&self, id: JobId) -> Result<Option<Job>, StoreError> {
         let state = self.state.lock();
         Ok(state.slot_of(id).and_then(|s| state.jobs.job(s)))
@@ -841,28 +870,6 @@ impl JobStore for InMemoryStore {
         Ok(slot.lines.as_ref().map_or_else(Vec::new, |lines| {
             lines.list(id, slot.created_at, |counter| drawn_id(seed, counter))
         }))
-    }
-
-    async fn job_prune(&self, params: JobPruneParams) -> Result<usize, StoreError> {
-        let mut guard = self.state.lock();
-        let state = &mut *guard;
-        // Every key before (finished_before, the smallest id) finished strictly before.
-        let before = Bound::Excluded((params.finished_before, JobId(Uuid::nil())));
-        let jobs = &state.jobs;
-        let doomed: Vec<u32> = state
-            .finished
-            .range(Bound::Unbounded, before, |s| jobs.finished_key(s))
-            .take(params.limit)
-            .collect();
-        for &s in &doomed {
-            if let Some(job) = state.jobs.job(s) {
-                state.unindex(s, &job);
-                state.ids.remove(job.id, |s| state.jobs.id(s));
-            }
-            // The slot's job, its later fields and its log lines go with it.
-            state.jobs.remove(s);
-        }
-        Ok(doomed.len())
     }
 
     async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats, StoreError> {
@@ -903,10 +910,6 @@ impl JobStore for InMemoryStore {
             }
         }
         Ok(stats)
-    }
-
-    fn job_changes(&self) -> Option<watch::Receiver<u64>> {
-        Some(self.changes.subscribe())
     }
 }
 

@@ -1,14 +1,15 @@
-//! The job table behind one trait: [`JobStore`], with [`InMemoryStore`] here and a
-//! Postgres store beside it.
+//! The job table behind two traits: [`JobStore`], what the engine needs, and
+//! [`JobStoreAdmin`], the reads only operators and the CLI use; [`InMemoryStore`] here
+//! and a Postgres store beside it.
 //!
 //! Methods are named noun-first (`job_claim`, `job_complete`, ...) so related ones sort
-//! together, and each takes one `...Params` struct so it can grow a field without
-//! breaking callers. Every time-dependent method takes `now` from the engine's clock:
-//! no store decides what is due by its own clock.
+//! together, and each takes one `...Params` struct (in `params.rs`) so it can grow a
+//! field without breaking callers. Every time-dependent method takes `now` from the
+//! engine's clock: no store decides what is due by its own clock.
 //!
-//! # The seed's querier methods
+//! # The original design's querier methods
 //!
-//! | seed method                                   | `JobStore` method |
+//! | original method                               | `JobStore` method |
 //! |-----------------------------------------------|-------------------|
 //! | `AcquireWorkspaceLifecycleJob`                | [`job_claim`](JobStore::job_claim) (a batch, skip-locked) |
 //! | `InsertWorkspaceLifecycleJob`                 | [`job_insert`](JobStore::job_insert) (a batch) |
@@ -16,747 +17,44 @@
 //! | `UpdateWorkspaceLifecycleJobByID`             | [`job_reschedule`](JobStore::job_reschedule) (move a pending job's deadline) |
 //! | `UpdateWorkspaceLifecycleJobWithCancelByID`   | [`job_cancel`](JobStore::job_cancel) |
 //! | `UpdateWorkspaceLifecycleJobWithCompleteByID` | [`job_complete`](JobStore::job_complete) |
+//!
+//! Every example below starts from the same two jobs (a hidden fixture): `pending`,
+//! workspace 1's stop, due at `now`; and `running`, workspace 2's stop, claimed at `now`
+//! under attempt 1 with a 60 s lease.
 
+#[doc(hidden)]
+pub mod doc_support;
 mod memory;
+mod params;
 #[cfg(feature = "postgres")]
 mod postgres;
-mod row;
+#[doc(hidden)]
+pub mod row;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 pub use memory::InMemoryStore;
+pub(crate) use params::check_times;
+pub use params::{
+    JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams, JobListParams,
+    JobLogInsertParams, JobPruneParams, JobRenewLeaseParams, JobReschedule, JobRescheduleParams,
+    JobRetryParams, JobStats, JobStatsParams, NewJob, NewJobLog, Rescheduled, WorkspaceRange,
+};
 #[cfg(feature = "postgres")]
 pub use postgres::{PgStore, DEFAULT_SCHEMA};
-pub use row::JobRow;
 
 use crate::error::StoreError;
-use crate::job::{
-    deadline_supported, ExecutorId, Job, JobId, JobLog, JobState, LogLine, Operation,
-    EARLIEST_DEADLINE, LATEST_DEADLINE,
-};
-use crate::workspace::WorkspaceId;
+use crate::job::{Job, JobId, JobLog};
 
-/// Refuses a deadline or `run_at` outside the range every store holds
-/// ([`EARLIEST_DEADLINE`]..=[`LATEST_DEADLINE`]), so both stores answer out-of-range
-/// times alike instead of one storing what the other cannot.
-pub(crate) fn check_time(what: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-    if deadline_supported(at) {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidData(format!(
-            "{what} {} is outside the supported range {} to {}",
-            at.to_rfc3339(),
-            EARLIEST_DEADLINE.to_rfc3339(),
-            LATEST_DEADLINE.to_rfc3339()
-        )))
-    }
-}
-
-/// Checks the times of jobs to insert or move (see [`check_time`]).
-pub(crate) fn check_times<'a>(
-    times: impl IntoIterator<Item = (DateTime<Utc>, Option<DateTime<Utc>>)> + 'a,
-) -> Result<(), StoreError> {
-    for (deadline, run_at) in times {
-        check_time("deadline", deadline)?;
-        if let Some(run_at) = run_at {
-            check_time("run_at", run_at)?;
-        }
-    }
-    Ok(())
-}
-
-/// A job to create.
-///
-/// ```
-/// use workspace_lifecycle::{JobInsertParams, JobStore, LogLine, NewJob, Operation};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-///
-/// let deadline = now + chrono::TimeDelta::hours(10);
-/// let lead = chrono::TimeDelta::minutes(10); // booting takes a while
-/// let start = NewJob {
-///     workspace_id: ws,
-///     operation: Operation::Start,
-///     deadline,
-///     run_at: Some(deadline - lead),
-///     log: Some(LogLine::info("auto-start scheduled")),
-/// };
-/// let job = store.job_insert(JobInsertParams { jobs: vec![start], now }).await.unwrap().remove(0);
-/// assert_eq!((job.deadline, job.run_at), (deadline, deadline - lead));
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewJob {
-    /// The workspace.
-    pub workspace_id: WorkspaceId,
-    /// Start or stop.
-    pub operation: Operation,
-    /// The occurrence's time.
-    pub deadline: DateTime<Utc>,
-    /// When the job becomes claimable; `None` means at the deadline (a start lead time
-    /// makes it earlier).
-    pub run_at: Option<DateTime<Utc>>,
-    /// The line logged with the creation (why the job exists); `None` logs nothing
-    /// (`Config::job_logs` off).
-    pub log: Option<LogLine>,
-}
-
-/// Parameters of [`JobStore::job_insert`].
-///
-/// ```
-/// use workspace_lifecycle::{JobInsertParams, JobStore, NewJob, Operation, WorkspaceId};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-///
-/// let stop = |n| NewJob {
-///     workspace_id: WorkspaceId(uuid::Uuid::from_u128(n)),
-///     operation: Operation::Stop,
-///     deadline: now + chrono::TimeDelta::hours(10),
-///     run_at: None,
-///     log: None,
-/// };
-/// let params = JobInsertParams { jobs: vec![stop(1), stop(2)], now };
-/// let created = store.job_insert(params).await.unwrap();
-/// assert_eq!(created.len(), 2);
-/// assert!(created.iter().all(|job| job.created_at == now && job.updated_at == now));
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobInsertParams {
-    /// The jobs to create.
-    pub jobs: Vec<NewJob>,
-    /// The engine's now: `created_at`, `updated_at` and the log line's time.
-    pub now: DateTime<Utc>,
-}
-
-/// One log line to add.
-///
-/// ```
-/// use workspace_lifecycle::{JobLogInsertParams, JobStore, LogLine, NewJobLog};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-/// #     executor: ExecutorId::random() };
-/// # let job = store.job_claim(claim).await.unwrap().remove(0);
-///
-/// let line = LogLine::info("stopping");
-/// let mine = NewJobLog { job_id: job.id, attempt: Some(job.attempt), line };
-/// let stale = NewJobLog { attempt: Some(job.attempt - 1), ..mine.clone() };
-/// let logs = vec![mine, stale];
-/// assert_eq!(store.job_log_insert(JobLogInsertParams { logs, now }).await.unwrap(), 1);
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewJobLog {
-    /// The job.
-    pub job_id: JobId,
-    /// `Some(attempt)`: write only while the job is running under that attempt (an
-    /// executor's line, fenced). `None`: write unconditionally (a scheduler's line).
-    pub attempt: Option<u32>,
-    /// The line.
-    pub line: LogLine,
-}
-
-/// Parameters of [`JobStore::job_log_insert`].
-///
-/// ```
-/// use workspace_lifecycle::{JobLogInsertParams, JobStore, LogLine, NewJobLog};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-///
-/// let later = now + chrono::TimeDelta::minutes(1);
-/// let logs = vec![NewJobLog { job_id: job.id, attempt: None, line: LogLine::info("moved") }];
-/// store.job_log_insert(JobLogInsertParams { logs, now: later }).await.unwrap();
-/// assert_eq!(store.job_log_list(job.id).await.unwrap()[1].created_at, later);
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobLogInsertParams {
-    /// The lines to add.
-    pub logs: Vec<NewJobLog>,
-    /// The lines' time.
-    pub now: DateTime<Utc>,
-}
-
-/// Parameters of [`JobStore::job_claim`].
-///
-/// ```
-/// use std::time::Duration;
-/// use workspace_lifecycle::{ExecutorId, JobClaimParams, JobStore};
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-///
-/// let executor = ExecutorId::random();
-/// let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60), executor };
-/// let claimed = store.job_claim(claim).await.unwrap();
-/// assert_eq!(claimed[0].claimed_by, Some(executor));
-/// assert_eq!(claimed[0].lease_expires_at, Some(now + chrono::TimeDelta::seconds(60)));
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobClaimParams {
-    /// Jobs with `run_at <= now` are due.
-    pub now: DateTime<Utc>,
-    /// The most jobs to claim.
-    pub limit: usize,
-    /// The claim is valid until `now + lease`.
-    pub lease: Duration,
-    /// Who claims.
-    pub executor: ExecutorId,
-}
-
-/// One pending job to move.
-///
-/// ```
-/// use workspace_lifecycle::{JobReschedule, JobRescheduleParams, JobStore};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-///
-/// let deadline = now + chrono::TimeDelta::hours(2);
-/// let run_at = Some(deadline - chrono::TimeDelta::minutes(5));
-/// let change = JobReschedule { id: job.id, deadline, run_at, log: None };
-/// store.job_reschedule(JobRescheduleParams { jobs: vec![change], now }).await.unwrap();
-/// let moved = store.job_get(job.id).await.unwrap().unwrap();
-/// assert_eq!((moved.deadline, Some(moved.run_at)), (deadline, run_at));
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobReschedule {
-    /// The job.
-    pub id: JobId,
-    /// Its new deadline.
-    pub deadline: DateTime<Utc>,
-    /// Its new `run_at`; `None` means the new deadline.
-    pub run_at: Option<DateTime<Utc>>,
-    /// The line logged with the move; `None` logs nothing.
-    pub log: Option<LogLine>,
-}
-
-/// Parameters of [`JobStore::job_reschedule`].
-///
-/// ```
-/// use workspace_lifecycle::{JobId, JobReschedule, JobRescheduleParams, JobStore, Rescheduled};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-///
-/// let (later, unknown) = (now + chrono::TimeDelta::hours(2), JobId(uuid::Uuid::from_u128(99)));
-/// let jobs = vec![
-///     JobReschedule { id: job.id, deadline: later, run_at: None, log: None },
-///     JobReschedule { id: unknown, deadline: later, run_at: None, log: None },
-/// ];
-/// let results = store.job_reschedule(JobRescheduleParams { jobs, now }).await.unwrap();
-/// assert_eq!(results, [(job.id, Rescheduled::Moved), (unknown, Rescheduled::NotPending)]);
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobRescheduleParams {
-    /// The moves.
-    pub jobs: Vec<JobReschedule>,
-    /// The engine's now.
-    pub now: DateTime<Utc>,
-}
-
-/// What became of one move in [`JobStore::job_reschedule`].
-///
-/// ```
-/// use workspace_lifecycle::{JobReschedule, JobRescheduleParams, JobStore, Rescheduled};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-/// #     executor: ExecutorId::random() };
-/// # let job = store.job_claim(claim).await.unwrap().remove(0);
-/// # let done = JobCompleteParams { id: job.id, attempt: job.attempt, now, error: None,
-/// #     logs: vec![] };
-/// # store.job_complete(done).await.unwrap();
-/// # let next = NewJob { workspace_id: ws, operation: Operation::Stop,
-/// #     deadline: now + chrono::TimeDelta::days(1), run_at: None, log: None };
-/// # let next = JobInsertParams { jobs: vec![next], now };
-/// # let next = store.job_insert(next).await.unwrap().remove(0);
-///
-/// // The stop at `now` is completed: a job moved back onto it must not act again.
-/// let back = JobReschedule { id: next.id, deadline: now, run_at: None, log: None };
-/// let params = JobRescheduleParams { jobs: vec![back], now };
-/// let results = store.job_reschedule(params).await.unwrap();
-/// assert_eq!(results, [(next.id, Rescheduled::OccurrenceTaken)]);
-/// # });
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rescheduled {
-    /// The deadline moved; any retry state was reset.
-    Moved,
-    /// Not moved: the new occurrence was already completed by another job, so this job
-    /// must not act on it again (the caller cancels it).
-    OccurrenceTaken,
-    /// Not moved: the job is no longer pending (claimed, completed, cancelled, unknown).
-    NotPending,
-}
-
-/// One job to cancel.
-///
-/// ```
-/// use workspace_lifecycle::{JobCancel, JobCancelParams, JobStore};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-/// #     executor: ExecutorId::random() };
-/// # let job = store.job_claim(claim).await.unwrap().remove(0);
-///
-/// let cancel = |attempt| JobCancelParams {
-///     jobs: vec![JobCancel { id: job.id, attempt, log: None }],
-///     now,
-/// };
-/// assert!(store.job_cancel(cancel(None)).await.unwrap().is_empty()); // running, not pending
-/// assert_eq!(store.job_cancel(cancel(Some(job.attempt))).await.unwrap(), [job.id]);
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobCancel {
-    /// The job.
-    pub id: JobId,
-    /// `None`: cancel only if pending (the scheduler). `Some(attempt)`: cancel only if
-    /// running under that attempt (the executor, fenced).
-    pub attempt: Option<u32>,
-    /// Why: logged with the cancellation; `None` logs nothing.
-    pub log: Option<LogLine>,
-}
-
-/// Parameters of [`JobStore::job_cancel`].
-///
-/// ```
-/// use workspace_lifecycle::{JobCancel, JobCancelParams, JobState, JobStore, LogLine};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-///
-/// let why = LogLine::info("cancelled: the auto-stop was removed");
-/// let jobs = vec![JobCancel { id: job.id, attempt: None, log: Some(why) }];
-/// store.job_cancel(JobCancelParams { jobs, now }).await.unwrap();
-/// let job = store.job_get(job.id).await.unwrap().unwrap();
-/// assert_eq!((job.state(), job.cancelled_at), (JobState::Cancelled, Some(now)));
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobCancelParams {
-    /// The cancellations.
-    pub jobs: Vec<JobCancel>,
-    /// `cancelled_at`.
-    pub now: DateTime<Utc>,
-}
-
-/// Parameters of [`JobStore::job_complete`].
-///
-/// ```
-/// use workspace_lifecycle::{JobCompleteParams, JobState, JobStore, LogLine};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-/// #     executor: ExecutorId::random() };
-/// # let job = store.job_claim(claim).await.unwrap().remove(0);
-///
-/// let failed = JobCompleteParams {
-///     id: job.id,
-///     attempt: job.attempt,
-///     now,
-///     error: Some("quota exceeded".into()),
-///     logs: vec![LogLine::error("failed for good: quota exceeded")],
-/// };
-/// let job = store.job_complete(failed).await.unwrap();
-/// assert_eq!((job.state(), job.failed_attempts), (JobState::Completed, 1));
-/// assert_eq!(job.error.as_deref(), Some("quota exceeded"));
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobCompleteParams {
-    /// The job.
-    pub id: JobId,
-    /// The attempt that holds it (the fence).
-    pub attempt: u32,
-    /// `completed_at`.
-    pub now: DateTime<Utc>,
-    /// `Some` when the job failed for good: its last failed attempt, counted in
-    /// `failed_attempts` like the earlier ones.
-    pub error: Option<String>,
-    /// Lines logged with the completion.
-    pub logs: Vec<LogLine>,
-}
-
-/// Parameters of [`JobStore::job_retry`].
-///
-/// ```
-/// use workspace_lifecycle::{JobRetryParams, JobState, JobStore, LogLine};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-/// #     executor: ExecutorId::random() };
-/// # let job = store.job_claim(claim).await.unwrap().remove(0);
-///
-/// let run_at = now + chrono::TimeDelta::seconds(15);
-/// let release = JobRetryParams {
-///     id: job.id,
-///     attempt: job.attempt,
-///     now,
-///     run_at,
-///     error: None, // the workspace was mid-transition: not a failure
-///     logs: vec![LogLine::info("workspace is stopping; trying again in 15s")],
-/// };
-/// let job = store.job_retry(release).await.unwrap();
-/// assert_eq!((job.state(), job.run_at, job.failed_attempts), (JobState::Pending, run_at, 0));
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobRetryParams {
-    /// The job.
-    pub id: JobId,
-    /// The attempt that holds it (the fence).
-    pub attempt: u32,
-    /// The engine's now.
-    pub now: DateTime<Utc>,
-    /// When the job may be claimed again.
-    pub run_at: DateTime<Utc>,
-    /// `Some`: the attempt failed with this error (counts in `failed_attempts`).
-    /// `None`: a release that is not a failure (workspace mid-transition).
-    pub error: Option<String>,
-    /// Lines logged with the release.
-    pub logs: Vec<LogLine>,
-}
-
-/// Parameters of [`JobStore::job_renew_lease`].
-///
-/// ```
-/// use std::time::Duration;
-/// use workspace_lifecycle::{JobRenewLeaseParams, JobStore};
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-/// #     executor: ExecutorId::random() };
-/// # let job = store.job_claim(claim).await.unwrap().remove(0);
-///
-/// let later = now + chrono::TimeDelta::seconds(20);
-/// let lease = Duration::from_secs(60);
-/// let renew = JobRenewLeaseParams { id: job.id, attempt: job.attempt, now: later, lease };
-/// let expires = store.job_renew_lease(renew).await.unwrap();
-/// assert_eq!(expires, later + chrono::TimeDelta::seconds(60));
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobRenewLeaseParams {
-    /// The job.
-    pub id: JobId,
-    /// The attempt that holds it (the fence).
-    pub attempt: u32,
-    /// The engine's now.
-    pub now: DateTime<Utc>,
-    /// The claim becomes valid until `now + lease`.
-    pub lease: Duration,
-}
-
-/// Which workspaces' jobs [`JobStore::job_list_open`] returns.
-///
-/// ```
-/// use workspace_lifecycle::{WorkspaceId, WorkspaceRange};
-///
-/// let id = |n| WorkspaceId(uuid::Uuid::from_u128(n));
-/// // The page `Workspaces::list(Some(id(1)), 2)` returned: ids 2 and 3.
-/// let page = WorkspaceRange::Page { after: Some(id(1)), through: Some(id(3)) };
-/// assert!(page.contains(id(2)) && page.contains(id(3)));
-/// assert!(!page.contains(id(1)) && !page.contains(id(4)));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WorkspaceRange {
-    /// One workspace.
-    One(WorkspaceId),
-    /// Workspaces with `after < id <= through` (an open end where `None`): the id range
-    /// one page of [`Workspaces::list`](crate::Workspaces::list) covers.
-    Page {
-        /// Exclusive lower bound.
-        after: Option<WorkspaceId>,
-        /// Inclusive upper bound.
-        through: Option<WorkspaceId>,
-    },
-}
-
-impl WorkspaceRange {
-    /// Every workspace.
-    ///
-    /// ```
-    /// use workspace_lifecycle::{WorkspaceId, WorkspaceRange};
-    ///
-    /// assert!(WorkspaceRange::ALL.contains(WorkspaceId(uuid::Uuid::nil())));
-    /// assert!(WorkspaceRange::ALL.contains(WorkspaceId(uuid::Uuid::max())));
-    /// ```
-    pub const ALL: WorkspaceRange = WorkspaceRange::Page {
-        after: None,
-        through: None,
-    };
-
-    /// Whether `id` lies in the range.
-    ///
-    /// ```
-    /// use workspace_lifecycle::{WorkspaceId, WorkspaceRange};
-    ///
-    /// let (a, b) = (WorkspaceId(uuid::Uuid::from_u128(1)), WorkspaceId(uuid::Uuid::from_u128(2)));
-    /// assert!(WorkspaceRange::One(a).contains(a) && !WorkspaceRange::One(a).contains(b));
-    /// let last_page = WorkspaceRange::Page { after: Some(a), through: None };
-    /// assert!(last_page.contains(b) && !last_page.contains(a));
-    /// ```
-    pub fn contains(&self, id: WorkspaceId) -> bool {
-        match *self {
-            WorkspaceRange::One(one) => id == one,
-            WorkspaceRange::Page { after, through } => {
-                after.is_none_or(|a| id > a) && through.is_none_or(|t| id <= t)
-            }
-        }
-    }
-}
-
-/// Parameters of [`JobStore::job_list`].
-///
-/// ```
-/// use workspace_lifecycle::{JobListParams, JobState, JobStore, Operation};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-///
-/// assert_eq!(store.job_list(JobListParams::default()).await.unwrap().len(), 1);
-/// let starts = JobListParams { operation: Some(Operation::Start), ..JobListParams::default() };
-/// assert!(store.job_list(starts).await.unwrap().is_empty());
-/// let pending = JobListParams { state: Some(JobState::Pending), ..JobListParams::default() };
-/// assert_eq!(store.job_list(pending).await.unwrap()[0].id, job.id);
-/// # });
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct JobListParams {
-    /// Only this workspace's jobs.
-    pub workspace_id: Option<WorkspaceId>,
-    /// Only this operation.
-    pub operation: Option<Operation>,
-    /// Only jobs in this state.
-    pub state: Option<JobState>,
-    /// At most this many (newest first); `None` for all.
-    pub limit: Option<usize>,
-}
-
-/// Parameters of [`JobStore::job_prune`].
-///
-/// ```
-/// use workspace_lifecycle::{JobPruneParams, JobStore};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = |n| NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(n)),
-/// #     operation: Operation::Stop, deadline: now, run_at: None, log: None };
-/// # let insert = JobInsertParams { jobs: vec![stop(1), stop(2)], now };
-/// # let jobs = store.job_insert(insert).await.unwrap();
-/// # let jobs = jobs.iter().map(|j| JobCancel { id: j.id, attempt: None, log: None }).collect();
-/// # store.job_cancel(JobCancelParams { jobs, now }).await.unwrap();
-///
-/// // Two jobs finished at `now`; a batch of one leaves the other to the next call.
-/// let prune = JobPruneParams { finished_before: now + chrono::TimeDelta::seconds(1), limit: 1 };
-/// assert_eq!(store.job_prune(prune.clone()).await.unwrap(), 1);
-/// assert_eq!(store.job_prune(prune.clone()).await.unwrap(), 1);
-/// assert_eq!(store.job_prune(prune).await.unwrap(), 0);
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobPruneParams {
-    /// Finished jobs (completed or cancelled) whose `completed_at` or `cancelled_at` is
-    /// before this are deleted, with their log lines.
-    pub finished_before: DateTime<Utc>,
-    /// The most jobs one call deletes: a bounded batch, so no lock is held long. Call
-    /// again while a call deletes `limit` jobs.
-    pub limit: usize,
-}
-
-/// Parameters of [`JobStore::job_stats`].
-///
-/// ```
-/// use workspace_lifecycle::{JobStatsParams, JobStore};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-/// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-/// #     executor: ExecutorId::random() };
-/// # let job = store.job_claim(claim).await.unwrap().remove(0);
-///
-/// // The job was claimed at `now` with a 60 s lease.
-/// let stats = store.job_stats(JobStatsParams { now, next: 5 }).await.unwrap();
-/// assert_eq!((stats.running, stats.expired_leases), (1, 0));
-/// let later = JobStatsParams { now: now + chrono::TimeDelta::seconds(60), next: 5 };
-/// assert_eq!(store.job_stats(later).await.unwrap().expired_leases, 1);
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobStatsParams {
-    /// The engine's (or operator's) now: leases that expired at or before it count as
-    /// expired.
-    pub now: DateTime<Utc>,
-    /// How many of the next pending jobs to return.
-    pub next: usize,
-}
-
-/// What [`JobStore::job_stats`] reports: the job table at a glance, for operators.
-///
-/// ```
-/// use workspace_lifecycle::{JobStatsParams, JobStore};
-/// # use std::time::Duration;
-/// # use workspace_lifecycle::*;
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # let store = InMemoryStore::new();
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-/// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-/// #     run_at: None, log: Some(LogLine::info("created")) };
-/// # let insert = JobInsertParams { jobs: vec![stop], now };
-/// # let job = store.job_insert(insert).await.unwrap().remove(0);
-///
-/// let stats = store.job_stats(JobStatsParams { now, next: 5 }).await.unwrap();
-/// assert_eq!((stats.pending, stats.running, stats.completed, stats.cancelled), (1, 0, 0, 0));
-/// assert_eq!(stats.next_due[0].id, job.id);
-/// assert!(stats.oldest_running.is_none());
-/// # });
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct JobStats {
-    /// Pending jobs.
-    pub pending: u64,
-    /// Running jobs.
-    pub running: u64,
-    /// Completed jobs, failed ones included.
-    pub completed: u64,
-    /// Completed jobs that failed for good (`error` set): a subset of `completed`.
-    pub failed: u64,
-    /// Cancelled jobs.
-    pub cancelled: u64,
-    /// Running jobs whose lease expired at or before `now`: their executor is gone or
-    /// stalled, and the next rescue takes them back.
-    pub expired_leases: u64,
-    /// Up to `next` pending jobs, earliest `run_at` first.
-    pub next_due: Vec<Job>,
-    /// The running job claimed longest ago (earliest `started_at`), if any.
-    pub oldest_running: Option<Job>,
-}
-
-/// The job table.
+/// The job table, as the engine uses it.
 ///
 /// # Contract
 ///
-/// Both stores pass one contract suite (`tests/contract.rs`); in short:
+/// Both stores pass one contract suite (`tests/contract/`); in short:
 ///
 /// - **One open job per (workspace, operation).** `job_insert` skips a job whose
 ///   (workspace, operation) already has a pending or running job.
@@ -780,22 +78,17 @@ pub struct JobStats {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use workspace_lifecycle::{InMemoryStore, JobStore, WorkspaceRange};
+/// use workspace_lifecycle::{JobStore, WorkspaceRange};
 ///
 /// async fn open_jobs(store: &impl JobStore) -> usize {
 ///     store.job_list_open(WorkspaceRange::ALL).await.unwrap().len()
 /// }
-///
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # use workspace_lifecycle::*;
-/// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-/// let store = Arc::new(InMemoryStore::new());
+/// # use workspace_lifecycle::doc_support::*;
+/// # example(|Doc { store, .. }| async move {
+/// let store = Arc::new(store);
 /// let shared = store.clone(); // engines in one process share a table through an `Arc`
-/// # let stop = NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(1)),
-/// #     operation: Operation::Stop, deadline: now, run_at: None, log: None };
-/// # store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap();
-/// assert_eq!(open_jobs(&shared).await, 1);
-/// # });
+/// assert_eq!(open_jobs(&shared).await, 2);
+/// # }).unwrap();
 /// ```
 #[async_trait]
 pub trait JobStore: Send + Sync + 'static {
@@ -803,23 +96,25 @@ pub trait JobStore: Send + Sync + 'static {
     /// ones. Each created job gets its `log` line.
     ///
     /// ```
-    /// use workspace_lifecycle::{JobInsertParams, JobStore, NewJob, Operation};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    ///
-    /// let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    ///     run_at: None, log: None };
-    /// let params = JobInsertParams { jobs: vec![stop.clone()], now };
-    /// assert_eq!(store.job_insert(params).await.unwrap().len(), 1);
+    /// use workspace_lifecycle::{JobInsertParams, JobStore, LogLine, NewJob, Operation};
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, pending, .. }| async move {
+    /// let deadline = now + chrono::TimeDelta::hours(10);
+    /// let lead = chrono::TimeDelta::minutes(10); // booting takes a while
+    /// let start = NewJob {
+    ///     workspace_id: pending.workspace_id,
+    ///     operation: Operation::Start,
+    ///     deadline,
+    ///     run_at: Some(deadline - lead),
+    ///     log: Some(LogLine::info("auto-start scheduled")),
+    /// };
     /// // The workspace already has an open stop job: a second one is skipped, not an error.
-    /// let later = NewJob { deadline: now + chrono::TimeDelta::hours(1), ..stop };
-    /// let params = JobInsertParams { jobs: vec![later], now };
-    /// assert!(store.job_insert(params).await.unwrap().is_empty());
-    /// # });
+    /// let stop = NewJob { operation: Operation::Stop, ..start.clone() };
+    /// let params = JobInsertParams { jobs: vec![start, stop], now };
+    /// let created = store.job_insert(params).await.unwrap();
+    /// assert_eq!(created.len(), 1);
+    /// assert_eq!((created[0].run_at, created[0].created_at), (deadline - lead, now));
+    /// # }).unwrap();
     /// ```
     async fn job_insert(&self, params: JobInsertParams) -> Result<Vec<Job>, StoreError>;
 
@@ -828,24 +123,17 @@ pub trait JobStore: Send + Sync + 'static {
     ///
     /// ```
     /// use workspace_lifecycle::{JobLogInsertParams, JobStore, LogLine, NewJobLog};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    ///
-    /// // The job is pending, so no attempt holds it: the fenced line is dropped.
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, pending, running }| async move {
+    /// let line = |job_id, attempt| NewJobLog { job_id, attempt, line: LogLine::info("stopping") };
     /// let logs = vec![
-    ///     NewJobLog { job_id: job.id, attempt: None, line: LogLine::info("auto-stop moved") },
-    ///     NewJobLog { job_id: job.id, attempt: Some(1), line: LogLine::info("stopping") },
+    ///     line(running.id, Some(running.attempt)), // the attempt holds the job: written
+    ///     line(running.id, Some(running.attempt - 1)), // a stale attempt: dropped
+    ///     line(pending.id, Some(1)), // pending, so no attempt holds it: dropped
+    ///     line(pending.id, None), // unfenced (a scheduler's line): written
     /// ];
-    /// assert_eq!(store.job_log_insert(JobLogInsertParams { logs, now }).await.unwrap(), 1);
-    /// # });
+    /// assert_eq!(store.job_log_insert(JobLogInsertParams { logs, now }).await.unwrap(), 2);
+    /// # }).unwrap();
     /// ```
     async fn job_log_insert(&self, params: JobLogInsertParams) -> Result<usize, StoreError>;
 
@@ -854,24 +142,19 @@ pub trait JobStore: Send + Sync + 'static {
     /// ```
     /// use std::time::Duration;
     /// use workspace_lifecycle::{ExecutorId, JobClaimParams, JobState, JobStore};
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    ///
-    /// let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-    ///     executor: ExecutorId::random() };
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, pending, .. }| async move {
+    /// let executor = ExecutorId::random();
+    /// let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60), executor };
     /// let early = JobClaimParams { now: now - chrono::TimeDelta::seconds(1), ..claim.clone() };
     /// assert!(store.job_claim(early).await.unwrap().is_empty()); // not due yet
     /// let claimed = store.job_claim(claim.clone()).await.unwrap();
-    /// assert_eq!((claimed[0].state(), claimed[0].attempt), (JobState::Running, 1));
+    /// assert_eq!(claimed.len(), 1); // the running job stays with its claimer
+    /// assert_eq!((claimed[0].id, claimed[0].state()), (pending.id, JobState::Running));
+    /// assert_eq!((claimed[0].attempt, claimed[0].claimed_by), (1, Some(executor)));
+    /// assert_eq!(claimed[0].lease_expires_at, Some(now + chrono::TimeDelta::seconds(60)));
     /// assert!(store.job_claim(claim).await.unwrap().is_empty()); // claimed once only
-    /// # });
+    /// # }).unwrap();
     /// ```
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<Job>, StoreError>;
 
@@ -879,34 +162,30 @@ pub trait JobStore: Send + Sync + 'static {
     /// `error`, since a new occurrence starts fresh). One result per move, in order.
     ///
     /// ```
-    /// use workspace_lifecycle::{JobReschedule, JobRescheduleParams, JobStore, Rescheduled};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-    /// #     executor: ExecutorId::random() };
-    /// # let job = store.job_claim(claim).await.unwrap().remove(0);
-    /// # let retry = JobRetryParams { id: job.id, attempt: job.attempt, now,
-    /// #     run_at: now + chrono::TimeDelta::minutes(1), error: Some("timeout".into()),
-    /// #     logs: vec![] };
-    /// # let job = store.job_retry(retry).await.unwrap();
+    /// use workspace_lifecycle::{
+    ///     JobCompleteParams, JobInsertParams, JobReschedule, JobRescheduleParams, JobStore,
+    ///     NewJob, Rescheduled,
+    /// };
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, pending, running }| async move {
+    /// let later = now + chrono::TimeDelta::hours(2);
+    /// let to = |id, deadline| JobReschedule { id, deadline, run_at: None, log: None };
+    /// let jobs = vec![to(pending.id, later), to(running.id, later)];
+    /// let results = store.job_reschedule(JobRescheduleParams { jobs, now }).await.unwrap();
+    /// let moved = [(pending.id, Rescheduled::Moved), (running.id, Rescheduled::NotPending)];
+    /// assert_eq!(results, moved);
     ///
-    /// assert_eq!((job.failed_attempts, job.error.as_deref()), (1, Some("timeout")));
-    /// let later = now + chrono::TimeDelta::hours(1);
-    /// let change = JobReschedule { id: job.id, deadline: later, run_at: None, log: None };
-    /// let params = JobRescheduleParams { jobs: vec![change], now };
-    /// let results = store.job_reschedule(params).await.unwrap();
-    /// assert_eq!(results, [(job.id, Rescheduled::Moved)]);
-    /// let moved = store.job_get(job.id).await.unwrap().unwrap();
-    /// assert_eq!((moved.run_at, moved.failed_attempts, moved.error), (later, 0, None));
-    /// # });
+    /// // Workspace 2's stop at `now` completes: its next stop must not move back onto it.
+    /// let done = JobCompleteParams { id: running.id, attempt: running.attempt, now,
+    ///     error: None, logs: vec![] };
+    /// store.job_complete(done).await.unwrap();
+    /// let next = NewJob { workspace_id: running.workspace_id, operation: running.operation,
+    ///     deadline: later, run_at: None, log: None };
+    /// let next = store.job_insert(JobInsertParams { jobs: vec![next], now }).await.unwrap();
+    /// let jobs = vec![to(next[0].id, now)];
+    /// let results = store.job_reschedule(JobRescheduleParams { jobs, now }).await.unwrap();
+    /// assert_eq!(results, [(next[0].id, Rescheduled::OccurrenceTaken)]);
+    /// # }).unwrap();
     /// ```
     async fn job_reschedule(
         &self,
@@ -916,51 +195,40 @@ pub trait JobStore: Send + Sync + 'static {
     /// Cancels jobs (see [`JobCancel::attempt`]); returns the ids actually cancelled.
     ///
     /// ```
-    /// use workspace_lifecycle::{JobCancel, JobCancelParams, JobStore};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    ///
-    /// let jobs = vec![JobCancel { id: job.id, attempt: None, log: None }];
-    /// let cancel = JobCancelParams { jobs, now };
-    /// assert_eq!(store.job_cancel(cancel.clone()).await.unwrap(), [job.id]);
-    /// assert!(store.job_cancel(cancel).await.unwrap().is_empty()); // no longer pending
-    /// # });
+    /// use workspace_lifecycle::{JobCancel, JobCancelParams, JobStore, LogLine};
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, pending, running }| async move {
+    /// let why = Some(LogLine::info("cancelled: the auto-stop was removed"));
+    /// let jobs = vec![
+    ///     JobCancel { id: pending.id, attempt: None, log: why }, // the scheduler's: pending only
+    ///     JobCancel { id: running.id, attempt: None, log: None }, // running: left alone
+    /// ];
+    /// assert_eq!(store.job_cancel(JobCancelParams { jobs, now }).await.unwrap(), [pending.id]);
+    /// // The executor cancels its own running job, fenced by its attempt.
+    /// let jobs = vec![JobCancel { id: running.id, attempt: Some(running.attempt), log: None }];
+    /// assert_eq!(store.job_cancel(JobCancelParams { jobs, now }).await.unwrap(), [running.id]);
+    /// # }).unwrap();
     /// ```
     async fn job_cancel(&self, params: JobCancelParams) -> Result<Vec<JobId>, StoreError>;
 
     /// Completes a running job, with an error if it failed for good.
     ///
     /// ```
-    /// use workspace_lifecycle::{JobCompleteParams, JobState, JobStore, StoreError};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-    /// #     executor: ExecutorId::random() };
-    /// # let job = store.job_claim(claim).await.unwrap().remove(0);
-    ///
-    /// let complete = JobCompleteParams { id: job.id, attempt: job.attempt, now, error: None,
-    ///     logs: vec![] };
-    /// let job = store.job_complete(complete.clone()).await.unwrap();
-    /// assert_eq!(job.state(), JobState::Completed);
+    /// use workspace_lifecycle::{JobCompleteParams, JobState, JobStore, LogLine, StoreError};
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, running, .. }| async move {
+    /// let failed = JobCompleteParams {
+    ///     id: running.id,
+    ///     attempt: running.attempt,
+    ///     now,
+    ///     error: Some("quota exceeded".into()),
+    ///     logs: vec![LogLine::error("failed for good: quota exceeded")],
+    /// };
+    /// let job = store.job_complete(failed.clone()).await.unwrap();
+    /// assert_eq!((job.state(), job.failed_attempts), (JobState::Completed, 1));
     /// // The attempt no longer holds the job: a repeated write changes nothing.
-    /// assert!(matches!(store.job_complete(complete).await, Err(StoreError::LeaseLost { .. })));
-    /// # });
+    /// assert!(matches!(store.job_complete(failed).await, Err(StoreError::LeaseLost { .. })));
+    /// # }).unwrap();
     /// ```
     ///
     /// # Errors
@@ -977,27 +245,15 @@ pub trait JobStore: Send + Sync + 'static {
     ///
     /// ```
     /// use workspace_lifecycle::{JobCompleteParams, JobStore, StoreError};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = |n| NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(n)),
-    /// #     operation: Operation::Stop, deadline: now, run_at: None, log: None };
-    /// # store.job_insert(JobInsertParams { jobs: vec![stop(1), stop(2)], now }).await.unwrap();
-    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-    /// #     executor: ExecutorId::random() };
-    /// # let [a, b]: [Job; 2] = store.job_claim(claim).await.unwrap().try_into().unwrap();
-    ///
-    /// let batch = vec![
-    ///     JobCompleteParams { id: a.id, attempt: a.attempt, now, error: None, logs: vec![] },
-    ///     JobCompleteParams { id: b.id, attempt: b.attempt + 1, now, error: None, logs: vec![] },
-    /// ];
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, pending, running }| async move {
+    /// let done = |id, attempt| JobCompleteParams { id, attempt, now, error: None, logs: vec![] };
+    /// // The pending job is held by no attempt.
+    /// let batch = vec![done(running.id, running.attempt), done(pending.id, 1)];
     /// let results = store.job_complete_batch(batch).await.unwrap();
     /// assert!(results[0].is_ok());
     /// assert!(matches!(results[1], Err(StoreError::LeaseLost { .. })));
-    /// # });
+    /// # }).unwrap();
     /// ```
     ///
     /// # Errors
@@ -1021,28 +277,21 @@ pub trait JobStore: Send + Sync + 'static {
     /// Returns a running job to pending, due at `run_at` (a retry or a release).
     ///
     /// ```
-    /// use workspace_lifecycle::{JobRetryParams, JobState, JobStore};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-    /// #     executor: ExecutorId::random() };
-    /// # let job = store.job_claim(claim).await.unwrap().remove(0);
-    ///
-    /// let retry_at = now + chrono::TimeDelta::seconds(10);
-    /// let retry = JobRetryParams { id: job.id, attempt: job.attempt, now, run_at: retry_at,
-    ///     error: Some("connection reset".into()), logs: vec![] };
-    /// let job = store.job_retry(retry).await.unwrap();
-    /// assert_eq!((job.state(), job.run_at), (JobState::Pending, retry_at));
-    /// assert_eq!((job.failed_attempts, job.error.as_deref()), (1, Some("connection reset")));
-    /// # });
+    /// use workspace_lifecycle::{JobRetryParams, JobState, JobStore, LogLine};
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, running, .. }| async move {
+    /// let run_at = now + chrono::TimeDelta::seconds(15);
+    /// let release = JobRetryParams {
+    ///     id: running.id,
+    ///     attempt: running.attempt,
+    ///     now,
+    ///     run_at,
+    ///     error: None, // the workspace was mid-transition: not a failure
+    ///     logs: vec![LogLine::info("workspace is stopping; trying again in 15s")],
+    /// };
+    /// let job = store.job_retry(release).await.unwrap();
+    /// assert_eq!((job.state(), job.run_at, job.failed_attempts), (JobState::Pending, run_at, 0));
+    /// # }).unwrap();
     /// ```
     ///
     /// # Errors
@@ -1055,26 +304,16 @@ pub trait JobStore: Send + Sync + 'static {
     /// ```
     /// use std::time::Duration;
     /// use workspace_lifecycle::{JobRenewLeaseParams, JobStore, StoreError};
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-    /// #     executor: ExecutorId::random() };
-    /// # let job = store.job_claim(claim).await.unwrap().remove(0);
-    ///
-    /// let renew = JobRenewLeaseParams { id: job.id, attempt: job.attempt, now,
-    ///     lease: Duration::from_secs(90) };
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, running, .. }| async move {
+    /// let later = now + chrono::TimeDelta::seconds(20);
+    /// let renew = JobRenewLeaseParams { id: running.id, attempt: running.attempt, now: later,
+    ///     lease: Duration::from_secs(60) };
     /// let expires = store.job_renew_lease(renew.clone()).await.unwrap();
-    /// assert_eq!(expires, now + chrono::TimeDelta::seconds(90));
-    /// let stale = JobRenewLeaseParams { attempt: job.attempt + 1, ..renew };
+    /// assert_eq!(expires, later + chrono::TimeDelta::seconds(60));
+    /// let stale = JobRenewLeaseParams { attempt: running.attempt + 1, ..renew };
     /// assert!(matches!(store.job_renew_lease(stale).await, Err(StoreError::LeaseLost { .. })));
-    /// # });
+    /// # }).unwrap();
     /// ```
     ///
     /// # Errors
@@ -1089,29 +328,16 @@ pub trait JobStore: Send + Sync + 'static {
     /// them as they were before the rescue (so the caller can log who lost them).
     ///
     /// ```
-    /// use workspace_lifecycle::{JobState, JobStore};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-    /// #     executor: ExecutorId::random() };
-    /// # let job = store.job_claim(claim).await.unwrap().remove(0);
-    ///
-    /// // The job was claimed at `now` with a 60 s lease.
-    /// assert!(store.job_rescue(now).await.unwrap().is_empty());
+    /// use workspace_lifecycle::{JobState, JobStore, WorkspaceRange};
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, running, .. }| async move {
+    /// assert!(store.job_rescue(now).await.unwrap().is_empty()); // the lease runs 60 s
     /// let expired = now + chrono::TimeDelta::seconds(60);
     /// let rescued = store.job_rescue(expired).await.unwrap();
-    /// assert_eq!(rescued[0].claimed_by, job.claimed_by); // as it was: who lost it
-    /// let job = store.job_get(job.id).await.unwrap().unwrap();
-    /// assert_eq!((job.state(), job.run_at), (JobState::Pending, expired));
-    /// # });
+    /// assert_eq!(rescued[0].claimed_by, running.claimed_by); // as it was: who lost it
+    /// let open = store.job_list_open(WorkspaceRange::One(running.workspace_id)).await.unwrap();
+    /// assert_eq!((open[0].state(), open[0].run_at), (JobState::Pending, expired));
+    /// # }).unwrap();
     /// ```
     async fn job_rescue(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError>;
 
@@ -1120,21 +346,15 @@ pub trait JobStore: Send + Sync + 'static {
     ///
     /// ```
     /// use workspace_lifecycle::{JobStore, WorkspaceRange};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    ///
-    /// assert_eq!(store.job_list_open(WorkspaceRange::One(ws)).await.unwrap()[0].id, job.id);
-    /// let after = WorkspaceRange::Page { after: Some(ws), through: None };
-    /// assert!(store.job_list_open(after).await.unwrap().is_empty());
-    /// # });
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, pending, running, .. }| async move {
+    /// let all = store.job_list_open(WorkspaceRange::ALL).await.unwrap();
+    /// assert_eq!(all.iter().map(|job| job.id).collect::<Vec<_>>(), [pending.id, running.id]);
+    /// let one = store.job_list_open(WorkspaceRange::One(pending.workspace_id)).await.unwrap();
+    /// assert_eq!(one.len(), 1);
+    /// let after = WorkspaceRange::Page { after: Some(pending.workspace_id), through: None };
+    /// assert_eq!(store.job_list_open(after).await.unwrap()[0].id, running.id);
+    /// # }).unwrap();
     /// ```
     async fn job_list_open(&self, range: WorkspaceRange) -> Result<Vec<Job>, StoreError>;
 
@@ -1145,94 +365,17 @@ pub trait JobStore: Send + Sync + 'static {
     ///
     /// ```
     /// use workspace_lifecycle::JobStore;
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    ///
-    /// let due = now + chrono::TimeDelta::hours(1);
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: due,
-    /// #     run_at: None, log: None };
-    /// # store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap();
-    /// assert_eq!(store.job_next_due(now).await.unwrap(), Some(due));
-    /// assert_eq!(store.job_next_due(due).await.unwrap(), None); // strictly after
-    /// # });
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, .. }| async move {
+    /// let before = now - chrono::TimeDelta::seconds(1);
+    /// assert_eq!(store.job_next_due(before).await.unwrap(), Some(now)); // the pending job
+    /// let expiry = now + chrono::TimeDelta::seconds(60); // the running job's lease
+    /// assert_eq!(store.job_next_due(now).await.unwrap(), Some(expiry));
+    /// assert_eq!(store.job_next_due(expiry).await.unwrap(), None); // strictly after
+    /// # }).unwrap();
     /// ```
     async fn job_next_due(&self, after: DateTime<Utc>)
         -> Result<Option<DateTime<Utc>>, StoreError>;
-
-    /// One job.
-    ///
-    /// ```
-    /// use workspace_lifecycle::{JobId, JobStore};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    ///
-    /// assert_eq!(store.job_get(job.id).await.unwrap(), Some(job));
-    /// assert_eq!(store.job_get(JobId(uuid::Uuid::from_u128(99))).await.unwrap(), None);
-    /// # });
-    /// ```
-    async fn job_get(&self, id: JobId) -> Result<Option<Job>, StoreError>;
-
-    /// Jobs matching the filters, newest first.
-    ///
-    /// ```
-    /// use workspace_lifecycle::{JobListParams, JobStore};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = |n| NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(n)),
-    /// #     operation: Operation::Stop, deadline: now, run_at: None, log: None };
-    /// # let first = store.job_insert(JobInsertParams { jobs: vec![stop(1)], now }).await;
-    /// # let now = now + chrono::TimeDelta::seconds(1);
-    /// # let second = store.job_insert(JobInsertParams { jobs: vec![stop(2)], now }).await;
-    /// # let (first, second) = (first.unwrap().remove(0), second.unwrap().remove(0));
-    ///
-    /// let jobs = store.job_list(JobListParams::default()).await.unwrap();
-    /// assert_eq!(jobs.iter().map(|job| job.id).collect::<Vec<_>>(), [second.id, first.id]);
-    /// let newest = JobListParams { limit: Some(1), ..JobListParams::default() };
-    /// assert_eq!(store.job_list(newest).await.unwrap()[0].id, second.id);
-    /// # });
-    /// ```
-    async fn job_list(&self, params: JobListParams) -> Result<Vec<Job>, StoreError>;
-
-    /// A job's log lines, oldest first.
-    ///
-    /// ```
-    /// use workspace_lifecycle::{JobLogInsertParams, JobStore, LogLine, NewJobLog};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    ///
-    /// let logs = vec![NewJobLog { job_id: job.id, attempt: None, line: LogLine::info("moved") }];
-    /// let later = now + chrono::TimeDelta::minutes(1);
-    /// store.job_log_insert(JobLogInsertParams { logs, now: later }).await.unwrap();
-    /// let lines = store.job_log_list(job.id).await.unwrap();
-    /// let outputs: Vec<&str> = lines.iter().map(|line| line.output.as_str()).collect();
-    /// assert_eq!(outputs, ["created", "moved"]);
-    /// # });
-    /// ```
-    async fn job_log_list(&self, id: JobId) -> Result<Vec<JobLog>, StoreError>;
 
     /// Deletes up to `params.limit` finished jobs (completed or cancelled) that
     /// finished before `params.finished_before`, oldest first, with their log lines.
@@ -1246,53 +389,18 @@ pub trait JobStore: Send + Sync + 'static {
     ///
     /// ```
     /// use workspace_lifecycle::{JobCancel, JobCancelParams, JobPruneParams, JobStore};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    ///
-    /// let finished_before = now + chrono::TimeDelta::days(30);
-    /// let prune = JobPruneParams { finished_before, limit: 100 };
+    /// use workspace_lifecycle::JobStoreAdmin;
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, pending, .. }| async move {
+    /// let prune = JobPruneParams { finished_before: now + chrono::TimeDelta::days(30), limit: 1 };
     /// assert_eq!(store.job_prune(prune.clone()).await.unwrap(), 0); // open jobs stay
-    /// let jobs = vec![JobCancel { id: job.id, attempt: None, log: None }];
+    /// let jobs = vec![JobCancel { id: pending.id, attempt: None, log: None }];
     /// store.job_cancel(JobCancelParams { jobs, now }).await.unwrap();
-    /// assert_eq!(store.job_prune(prune).await.unwrap(), 1);
-    /// assert!(store.job_get(job.id).await.unwrap().is_none());
-    /// assert!(store.job_log_list(job.id).await.unwrap().is_empty());
-    /// # });
+    /// assert_eq!(store.job_prune(prune).await.unwrap(), 1); // a full batch: call again
+    /// assert!(store.job_log_list(pending.id).await.unwrap().is_empty()); // its lines too
+    /// # }).unwrap();
     /// ```
     async fn job_prune(&self, params: JobPruneParams) -> Result<usize, StoreError>;
-
-    /// Counts by state, the next due jobs and the oldest running one.
-    ///
-    /// ```
-    /// use workspace_lifecycle::{JobStatsParams, JobStore};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// # let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    /// #     run_at: None, log: Some(LogLine::info("created")) };
-    /// # let insert = JobInsertParams { jobs: vec![stop], now };
-    /// # let job = store.job_insert(insert).await.unwrap().remove(0);
-    /// # let claim = JobClaimParams { now, limit: 10, lease: Duration::from_secs(60),
-    /// #     executor: ExecutorId::random() };
-    /// # let job = store.job_claim(claim).await.unwrap().remove(0);
-    ///
-    /// let stats = store.job_stats(JobStatsParams { now, next: 10 }).await.unwrap();
-    /// assert_eq!((stats.pending, stats.running, stats.expired_leases), (0, 1, 0));
-    /// assert_eq!(stats.oldest_running.map(|job| job.id), Some(job.id));
-    /// # });
-    /// ```
-    async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats, StoreError>;
 
     /// A counter that moves whenever a job may have become claimable sooner (inserted,
     /// moved, released, rescued, or its workspace freed), seen by every engine sharing
@@ -1301,23 +409,88 @@ pub trait JobStore: Send + Sync + 'static {
     ///
     /// ```
     /// use workspace_lifecycle::{JobInsertParams, JobStore, NewJob, Operation};
-    /// # use std::time::Duration;
-    /// # use workspace_lifecycle::*;
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// # let store = InMemoryStore::new();
-    /// # let now: chrono::DateTime<chrono::Utc> = "2026-01-05T08:00:00Z".parse().unwrap();
-    /// # let ws = WorkspaceId(uuid::Uuid::from_u128(1));
-    ///
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, pending, .. }| async move {
     /// let changes = store.job_changes().expect("the in-memory store reports its changes");
-    /// let stop = NewJob { workspace_id: ws, operation: Operation::Stop, deadline: now,
-    ///     run_at: None, log: None };
-    /// store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap();
+    /// let start = NewJob { workspace_id: pending.workspace_id, operation: Operation::Start,
+    ///     deadline: now, run_at: None, log: None };
+    /// store.job_insert(JobInsertParams { jobs: vec![start], now }).await.unwrap();
     /// assert!(changes.has_changed().unwrap());
-    /// # });
+    /// # }).unwrap();
     /// ```
     fn job_changes(&self) -> Option<watch::Receiver<u64>> {
         None
     }
+}
+
+/// The reads only operators use (the `workspace-lifecycle` CLI, dashboards, tests):
+/// one job, a filtered list, a job's log, counts. The engine never calls them, so a
+/// store that backs only an engine can leave them out of its hot paths; both stores
+/// here implement them under the same contract suite as [`JobStore`].
+#[async_trait]
+pub trait JobStoreAdmin: JobStore {
+    /// One job.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobId, JobStoreAdmin};
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, pending, .. }| async move {
+    /// assert_eq!(store.job_get(pending.id).await.unwrap(), Some(pending));
+    /// assert_eq!(store.job_get(JobId(uuid::Uuid::from_u128(99))).await.unwrap(), None);
+    /// # }).unwrap();
+    /// ```
+    async fn job_get(&self, id: JobId) -> Result<Option<Job>, StoreError>;
+
+    /// Jobs matching the filters, newest first.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobListParams, JobState, JobStoreAdmin, Operation};
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, pending, running, .. }| async move {
+    /// assert_eq!(store.job_list(JobListParams::default()).await.unwrap().len(), 2);
+    /// let runs = JobListParams { state: Some(JobState::Running), ..JobListParams::default() };
+    /// assert_eq!(store.job_list(runs).await.unwrap()[0].id, running.id);
+    /// let ws = JobListParams { workspace_id: Some(pending.workspace_id), limit: Some(1),
+    ///     ..JobListParams::default() };
+    /// assert_eq!(store.job_list(ws).await.unwrap()[0].id, pending.id);
+    /// let starts = JobListParams { operation: Some(Operation::Start), ..Default::default() };
+    /// assert!(store.job_list(starts).await.unwrap().is_empty());
+    /// # }).unwrap();
+    /// ```
+    async fn job_list(&self, params: JobListParams) -> Result<Vec<Job>, StoreError>;
+
+    /// A job's log lines, oldest first.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobLogInsertParams, JobStore, JobStoreAdmin, LogLine, NewJobLog};
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, pending, .. }| async move {
+    /// let later = now + chrono::TimeDelta::minutes(1);
+    /// let line = LogLine::info("moved");
+    /// let logs = vec![NewJobLog { job_id: pending.id, attempt: None, line }];
+    /// store.job_log_insert(JobLogInsertParams { logs, now: later }).await.unwrap();
+    /// let lines = store.job_log_list(pending.id).await.unwrap();
+    /// let seen: Vec<_> = lines.iter().map(|l| (l.created_at, l.output.as_str())).collect();
+    /// assert_eq!(seen, [(now, "auto-stop scheduled"), (later, "moved")]);
+    /// # }).unwrap();
+    /// ```
+    async fn job_log_list(&self, id: JobId) -> Result<Vec<JobLog>, StoreError>;
+
+    /// Counts by state, the next due jobs and the oldest running one.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{JobStatsParams, JobStoreAdmin};
+    /// # use workspace_lifecycle::doc_support::*;
+    /// # example(|Doc { store, now, pending, running }| async move {
+    /// let stats = store.job_stats(JobStatsParams { now, next: 5 }).await.unwrap();
+    /// assert_eq!((stats.pending, stats.running, stats.completed, stats.cancelled), (1, 1, 0, 0));
+    /// assert_eq!(stats.next_due[0].id, pending.id);
+    /// assert_eq!(stats.oldest_running.map(|job| job.id), Some(running.id));
+    /// let later = JobStatsParams { now: now + chrono::TimeDelta::seconds(60), next: 5 };
+    /// assert_eq!(store.job_stats(later).await.unwrap().expired_leases, 1); // a 60 s lease
+    /// # }).unwrap();
+    /// ```
+    async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats, StoreError>;
 }
 
 /// A shared store: engines in one process (or a test's several engines) share one
@@ -1372,6 +545,17 @@ impl<S: JobStore + ?Sized> JobStore for Arc<S> {
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         (**self).job_next_due(after).await
     }
+    async fn job_prune(&self, params: JobPruneParams) -> Result<usize, StoreError> {
+        (**self).job_prune(params).await
+    }
+    fn job_changes(&self) -> Option<watch::Receiver<u64>> {
+        (**self).job_changes()
+    }
+}
+
+/// A shared store, for operators as for engines.
+#[async_trait]
+impl<S: JobStoreAdmin + ?Sized> JobStoreAdmin for Arc<S> {
     async fn job_get(&self, id: JobId) -> Result<Option<Job>, StoreError> {
         (**self).job_get(id).await
     }
@@ -1381,13 +565,7 @@ impl<S: JobStore + ?Sized> JobStore for Arc<S> {
     async fn job_log_list(&self, id: JobId) -> Result<Vec<JobLog>, StoreError> {
         (**self).job_log_list(id).await
     }
-    async fn job_prune(&self, params: JobPruneParams) -> Result<usize, StoreError> {
-        (**self).job_prune(params).await
-    }
     async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats, StoreError> {
         (**self).job_stats(params).await
-    }
-    fn job_changes(&self) -> Option<watch::Receiver<u64>> {
-        (**self).job_changes()
     }
 }

@@ -5,6 +5,11 @@
 //! `infinity`), a negative count written by hand. Decoding turns each of those into
 //! [`StoreError::InvalidData`] naming the column and the value, never a panic, so a
 //! store can set that one row aside and go on with the rest.
+//!
+//! A decoding detail of the Postgres store, kept free of sqlx so the fuzz target
+//! (`fuzz/fuzz_targets/job_row.rs`) and the bad-input tests can build rows without a
+//! database: public as `workspace_lifecycle::row::JobRow`, hidden from the docs, not
+//! part of the API.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
@@ -21,7 +26,8 @@ const PG_EPOCH_UNIX_SECS: i64 = 946_684_800;
 /// binary `timestamptz`; `i64::MAX` and `i64::MIN` are `infinity` and `-infinity`).
 ///
 /// ```
-/// use workspace_lifecycle::{JobRow, StoreError};
+/// use workspace_lifecycle::row::JobRow;
+/// use workspace_lifecycle::StoreError;
 ///
 /// let day = 86_400_000_000; // one day in microseconds: 2000-01-02
 /// let row = JobRow {
@@ -80,7 +86,8 @@ impl JobRow {
     /// range.
     ///
     /// ```
-    /// use workspace_lifecycle::{JobRow, Operation, StoreError};
+    /// use workspace_lifecycle::row::JobRow;
+    /// use workspace_lifecycle::{Operation, StoreError};
     /// let row = JobRow {
     ///     id: uuid::Uuid::from_u128(1), created_at: 0, updated_at: 0, started_at: None,
     ///     cancelled_at: None, completed_at: None, error: None,

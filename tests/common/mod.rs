@@ -130,9 +130,9 @@ impl Drop for Busy<'_> {
 
 // The whole impl comes out of the macro, so `async_trait` sees the expanded methods.
 macro_rules! counted {
-    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
+    ($trait:ident { $($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)* } $($extra:tt)*) => {
         #[async_trait::async_trait]
-        impl<S: workspace_lifecycle::JobStore> workspace_lifecycle::JobStore for Counted<S> {
+        impl<S: workspace_lifecycle::$trait> workspace_lifecycle::$trait for Counted<S> {
             $(
                 async fn $name(&self, $($arg: $ty),*) -> Result<$ret, workspace_lifecycle::StoreError> {
                     let _busy = Busy::enter(&self.busy);
@@ -147,14 +147,12 @@ macro_rules! counted {
                 }
             )*
 
-            fn job_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
-                self.inner.job_changes()
-            }
+            $($extra)*
         }
     };
 }
 
-counted! {
+counted! { JobStore {
     job_insert(p: workspace_lifecycle::JobInsertParams) -> Vec<workspace_lifecycle::Job>;
     job_log_insert(p: workspace_lifecycle::JobLogInsertParams) -> usize;
     job_claim(p: workspace_lifecycle::JobClaimParams) -> Vec<workspace_lifecycle::Job>;
@@ -169,12 +167,19 @@ counted! {
     job_rescue(now: DateTime<Utc>) -> Vec<workspace_lifecycle::Job>;
     job_list_open(r: workspace_lifecycle::WorkspaceRange) -> Vec<workspace_lifecycle::Job>;
     job_next_due(after: DateTime<Utc>) -> Option<DateTime<Utc>>;
+    job_prune(p: workspace_lifecycle::JobPruneParams) -> usize;
+}
+    fn job_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.inner.job_changes()
+    }
+}
+
+counted! { JobStoreAdmin {
     job_get(id: workspace_lifecycle::JobId) -> Option<workspace_lifecycle::Job>;
     job_list(p: workspace_lifecycle::JobListParams) -> Vec<workspace_lifecycle::Job>;
     job_log_list(id: workspace_lifecycle::JobId) -> Vec<workspace_lifecycle::JobLog>;
-    job_prune(p: workspace_lifecycle::JobPruneParams) -> usize;
     job_stats(p: workspace_lifecycle::JobStatsParams) -> workspace_lifecycle::JobStats;
-}
+} }
 
 /// Like [`settle`], for stores with real I/O: also waits until no store call has been
 /// in flight for a few consecutive rounds (a NOTIFY may wake an engine a moment after

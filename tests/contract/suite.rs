@@ -9,9 +9,9 @@ use uuid::Uuid;
 use workspace_lifecycle::{
     ExecutorId, Job, JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams,
     JobInsertParams, JobListParams, JobLogInsertParams, JobPruneParams, JobRenewLeaseParams,
-    JobReschedule, JobRescheduleParams, JobRetryParams, JobState, JobStatsParams, JobStore,
-    LogLevel, LogLine, NewJob, NewJobLog, Operation, Rescheduled, StoreError, WorkspaceId,
-    WorkspaceRange,
+    JobReschedule, JobRescheduleParams, JobRetryParams, JobState, JobStatsParams,
+    JobStoreAdmin as JobStore, LogLevel, LogLine, NewJob, NewJobLog, Operation, Rescheduled,
+    StoreError, WorkspaceId, WorkspaceRange,
 };
 
 /// Every check's name, for the per-store test generators.

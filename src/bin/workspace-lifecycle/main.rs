@@ -31,7 +31,7 @@ use sqlx::{ConnectOptions, Connection};
 use uuid::Uuid;
 use workspace_lifecycle::{
     JobCancel, JobCancelParams, JobId, JobListParams, JobPruneParams, JobState, JobStatsParams,
-    JobStore, LogLine, Operation, PgStore, StoreError, WorkspaceId, DEFAULT_SCHEMA,
+    JobStore, JobStoreAdmin, LogLine, Operation, PgStore, StoreError, WorkspaceId, DEFAULT_SCHEMA,
     EARLIEST_DEADLINE,
 };
 

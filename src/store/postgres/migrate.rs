@@ -5,9 +5,10 @@
 //! versions as its own and refuse to run ("migration N was previously applied but is
 //! missing"). Migrations run in one transaction under an advisory lock, so replicas
 //! starting together apply each exactly once, and a failed migration leaves nothing
-//! half-applied.
+//! half-applied. Dropping the schema takes the same lock, so it never interleaves with
+//! a replica's migration.
 
-use sqlx::{AssertSqlSafe, PgPool, Row};
+use sqlx::{AssertSqlSafe, PgPool, Postgres, Row, Transaction};
 
 use super::db_error;
 use crate::error::StoreError;
@@ -36,13 +37,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-pub(super) async fn run(pool: &PgPool, schema: &str) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await.map_err(db_error)?;
+/// Takes the schema's migration lock for the rest of `tx`.
+async fn lock(tx: &mut Transaction<'_, Postgres>, schema: &str) -> Result<(), StoreError> {
     sqlx::query("select pg_advisory_xact_lock(hashtext($1))")
         .bind(format!("workspace_lifecycle.migrate.{schema}"))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db_error)?;
+    Ok(())
+}
+
+pub(super) async fn run(pool: &PgPool, schema: &str) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    lock(&mut tx, schema).await?;
     let ledger = format!(
         "create schema if not exists {schema};
          create table if not exists {schema}.schema_migrations (
@@ -84,4 +91,19 @@ pub(super) async fn run(pool: &PgPool, schema: &str) -> Result<(), StoreError> {
         tracing::info!(schema, version, description, "migration applied");
     }
     tx.commit().await.map_err(db_error)
+}
+
+/// Drops `schema` with everything in it, the ledger included.
+pub(super) async fn drop(pool: &PgPool, schema: &str) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    lock(&mut tx, schema).await?;
+    sqlx::raw_sql(AssertSqlSafe(format!(
+        "drop schema if exists {schema} cascade"
+    )))
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)?;
+    tracing::info!(schema, "schema dropped");
+    Ok(())
 }

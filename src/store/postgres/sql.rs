@@ -66,7 +66,7 @@ insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level
 select gen_random_uuid(), job_id, $1, level::{schema}.log_level, output
 from allowed order by ord";
 
-/// `job_claim`: the seed's AcquireWorkspaceLifecycleJob, batched. Pending due jobs in
+/// `job_claim`: the original design's AcquireWorkspaceLifecycleJob, batched. Pending due jobs in
 /// `run_at` order (`workspace_lifecycle_job_pending_run_at`), skipping workspaces with
 /// a running job (`workspace_lifecycle_job_running_workspace`), locked with
 /// `skip locked` so concurrent claimers take disjoint rows; the CTE is materialized so
@@ -98,10 +98,10 @@ from chosen c
 where j.id = c.id
 returning {cols}";
 
-/// `job_reschedule`: the seed's UpdateWorkspaceLifecycleJobByID for pending jobs, batched.
-/// A move onto an occurrence another job completed is refused ("taken", checked with
-/// `workspace_lifecycle_job_occurrence`); the update re-checks "pending" on the locked
-/// row, so a job claimed meanwhile is reported "not pending".
+/// `job_reschedule`: the original design's UpdateWorkspaceLifecycleJobByID for pending
+/// jobs, batched. A move onto an occurrence another job completed is refused ("taken",
+/// checked with `workspace_lifecycle_job_occurrence`); the update re-checks "pending" on
+/// the locked row, so a job claimed meanwhile is reported "not pending".
 /// $1 now, $2 job ids, $3 deadlines, $4 levels, $5 outputs, $6 run_ats (null: the
 /// deadline).
 pub(super) const RESCHEDULE: &str = "
@@ -142,7 +142,7 @@ select t.id,
 from target t left join moved on moved.id = t.id
 order by t.ord";
 
-/// `job_cancel`: the seed's UpdateWorkspaceLifecycleJobWithCancelByID, batched. Without
+/// `job_cancel`: the original design's UpdateWorkspaceLifecycleJobWithCancelByID, batched. Without
 /// an attempt only a pending job is cancelled; with one, only a job running under it.
 /// Primary key lookups. $1 now, $2 job ids, $3 attempts (null: pending only),
 /// $4 levels, $5 outputs.
@@ -168,7 +168,7 @@ logged as (
 )
 select c.id from cancelled join c on c.id = cancelled.id order by c.ord";
 
-/// `job_complete`: the seed's UpdateWorkspaceLifecycleJobWithCompleteByID, fenced by
+/// `job_complete`: the original design's UpdateWorkspaceLifecycleJobWithCompleteByID, fenced by
 /// the attempt, with its log lines; a final error spends one more `failed_attempts`.
 /// Primary key lookup.
 /// $1 id, $2 attempt, $3 now, $4 error, $5 levels, $6 outputs.
