@@ -16,7 +16,7 @@ use crate::workspace::WorkspaceId;
 /// Refuses a deadline or `run_at` outside the range every store holds
 /// ([`EARLIEST_DEADLINE`]..=[`LATEST_DEADLINE`]), so both stores answer out-of-range
 /// times alike instead of one storing what the other cannot.
-pub(crate) fn check_time(what: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+fn check_time(what: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
     if deadline_supported(at) {
         Ok(())
     } else {
