@@ -131,7 +131,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use workspace_lifecycle::testkit::FakeWorkspaces;
+    /// use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
     /// use workspace_lifecycle::{
     ///     Config, ExecuteReport, FakeClock, InMemoryStore, LifecycleEngine, Workspace,
     ///     WorkspaceId, WorkspaceState,
@@ -155,6 +155,20 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// assert_eq!(fleet.get_snapshot(id).unwrap().state, WorkspaceState::Running);
     /// // Once per occurrence: the next pass finds nothing to do.
     /// assert_eq!(engine.execute_due().await.unwrap(), ExecuteReport::default());
+    ///
+    /// // A stop that takes 30 s on the fake clock holds the pass until the clock moves:
+    /// // the pass runs in its own task, and the clock moves from here.
+    /// fleet.set_behavior(id, Behavior::Take(Duration::from_secs(30)));
+    /// fleet.update(id, |ws| ws.auto_stop_at = Some("2026-01-05T10:00:00Z".parse().unwrap()));
+    /// engine.reconcile_all().await.unwrap();
+    /// clock.advance(Duration::from_secs(3600));
+    /// let pass = tokio::spawn({
+    ///     let engine = engine.clone();
+    ///     async move { engine.execute_due().await }
+    /// });
+    /// clock.wait_for_sleepers(1).await; // the stop is under way
+    /// clock.advance(Duration::from_secs(30));
+    /// assert_eq!(pass.await.unwrap().unwrap().stopped, 1);
     /// # });
     /// ```
     ///
@@ -170,43 +184,10 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// action in progress is part of the pass. So an adapter whose start or stop waits
     /// on the engine's clock holds the pass until that clock moves; with a `FakeClock`
     /// only the test moves it, so run the pass in its own task and advance the clock
-    /// from the test (the action's timeout is on the same clock, and cannot end the
-    /// wait either). Jobs that a concurrent [`run`](Self::run) of the same engine
-    /// holds are not this pass's: it neither waits for nor counts them, and it shares
-    /// the engine's permits with them.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
-    /// use workspace_lifecycle::{
-    ///     Config, FakeClock, InMemoryStore, LifecycleEngine, Workspace, WorkspaceId,
-    ///     WorkspaceState,
-    /// };
-    ///
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
-    /// let fleet = FakeWorkspaces::new(clock.clone());
-    /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// fleet.insert(Workspace {
-    ///     auto_start_at: Some("2026-01-05T09:00:00Z".parse().unwrap()),
-    ///     ..Workspace::new(id, WorkspaceState::Stopped)
-    /// });
-    /// // The start takes 30 s on the fake clock.
-    /// fleet.set_behavior(id, Behavior::Take(Duration::from_secs(30)));
-    /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(), fleet.clone(),
-    ///     Config::default()).unwrap();
-    /// engine.reconcile_all().await.unwrap();
-    /// clock.advance(Duration::from_secs(3600));
-    ///
-    /// let pass = tokio::spawn({
-    ///     let engine = engine.clone();
-    ///     async move { engine.execute_due().await }
-    /// });
-    /// clock.wait_for_sleepers(1).await; // the start is under way
-    /// clock.advance(Duration::from_secs(30));
-    /// assert_eq!(pass.await.unwrap().unwrap().started, 1);
-    /// # });
-    /// ```
+    /// from the test, as the example's second half does (the action's timeout is on
+    /// the same clock, and cannot end the wait either). Jobs that a concurrent
+    /// [`run`](Self::run) of the same engine holds are not this pass's: it neither
+    /// waits for nor counts them, and it shares the engine's permits with them.
     pub async fn execute_due(&self) -> Result<ExecuteReport, Error> {
         let mut flight = InFlight::new();
         let result = self.execute_until_idle(&mut flight).await;
