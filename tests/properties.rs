@@ -602,6 +602,26 @@ fn job_at(operation: Operation, deadline: DateTime<Utc>, running: bool) -> Job {
     }
 }
 
+/// The time a plan is made at and the configuration it reads: `now` in half hours
+/// over the span of [`workspace_and_jobs`]'s times and a few hours past it, a retention
+/// of a few hours (or none) and a start lead of none or half an hour, so the schedule
+/// horizon falls among, before, after and exactly on the workspaces' times.
+fn plan_time() -> impl Strategy<Value = (DateTime<Utc>, Config)> {
+    (
+        0i64..16,
+        prop::option::of(1u64..5),
+        prop_oneof![Just(0u64), Just(30)],
+    )
+        .prop_map(|(half_hours, retention_hours, lead_minutes)| {
+            let config = Config {
+                retention: retention_hours.map(|h| Duration::from_secs(h * 3600)),
+                start_lead: Duration::from_secs(lead_minutes * 60),
+                ..Config::default()
+            };
+            (t0() + TimeDelta::minutes(30 * half_hours), config)
+        })
+}
+
 /// Applies a plan to the open jobs the way the store would.
 fn applied(jobs: &[Job], changes: &[Change]) -> Vec<Job> {
     let mut out: HashMap<Operation, Job> = jobs.iter().map(|j| (j.operation, j.clone())).collect();
@@ -615,12 +635,12 @@ fn applied(jobs: &[Job], changes: &[Change]) -> Vec<Job> {
                 out.insert(*operation, job_at(*operation, *deadline, false));
             }
             Change::Reschedule { job, deadline, .. } => {
-                if let Some(j) = out.values_mut().find(|j| j.id == *job) {
+                if let Some(j) = out.values_mut().find(|j| j.id == job.id) {
                     j.deadline = *deadline;
                 }
             }
-            Change::Cancel { job, .. } => out.retain(|_, j| j.id != *job),
-            Change::Refuse { .. } => {}
+            Change::Cancel { job, .. } => out.retain(|_, j| j.id != job.id),
+            Change::Refuse { .. } | Change::Stale { .. } => {}
         }
     }
     out.into_values().collect()
@@ -630,35 +650,48 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases() * 4, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// The reconcile rule never touches a running job, never creates a second open job,
-    /// leaves every pending job matching the data, and is a fixed point: planning again
-    /// after applying asks for nothing.
+    /// never creates or moves a job to a time older than the schedule horizon (and
+    /// calls only such times stale), leaves every pending job matching the data, and is
+    /// a fixed point: planning again after applying asks for nothing.
     #[test]
-    fn reconcile_rule_converges_in_one_step((workspace, jobs) in workspace_and_jobs()) {
-        let changes = plan(workspace.as_ref(), &jobs);
+    fn reconcile_rule_converges_in_one_step((workspace, jobs) in workspace_and_jobs(), (now, config) in plan_time()) {
+        let changes = plan(workspace.as_ref(), &jobs, now, &config);
+        let wanted = |operation| workspace.as_ref().and_then(|w| w.scheduled_at(operation));
+        let stale = |operation, deadline| {
+            config.schedule_horizon(operation, now).is_some_and(|horizon| deadline < horizon)
+        };
         for change in &changes {
             match change {
-                Change::Create { operation, .. } => {
+                Change::Create { operation, deadline, .. } => {
                     prop_assert!(!jobs.iter().any(|j| j.operation == *operation), "second open job: {change:?}");
+                    prop_assert!(!stale(*operation, *deadline), "created before the horizon: {change:?}");
                 }
-                Change::Reschedule { job, .. } | Change::Cancel { job, .. } => {
-                    let target = jobs.iter().find(|j| j.id == *job);
+                Change::Reschedule { job, deadline, .. } => {
+                    let target = jobs.iter().find(|j| j.id == job.id);
+                    prop_assert!(target.is_some_and(|j| j.state() == JobState::Pending), "touched a non-pending job: {change:?}");
+                    prop_assert!(!stale(job.operation, *deadline), "moved before the horizon: {change:?}");
+                }
+                Change::Cancel { job, .. } => {
+                    let target = jobs.iter().find(|j| j.id == job.id);
                     prop_assert!(target.is_some_and(|j| j.state() == JobState::Pending), "touched a non-pending job: {change:?}");
                 }
                 Change::Refuse { operation, .. } => {
-                    let wanted = workspace.as_ref().and_then(|w| w.scheduled_at(*operation));
-                    prop_assert!(wanted.is_some_and(|at| !deadline_supported(at)), "refused a supported time: {change:?}");
+                    prop_assert!(wanted(*operation).is_some_and(|at| !deadline_supported(at)), "refused a supported time: {change:?}");
+                }
+                Change::Stale { operation, deadline, .. } => {
+                    prop_assert_eq!(wanted(*operation), Some(*deadline), "stale is not the data's time");
+                    prop_assert!(stale(*operation, *deadline), "called a time within the horizon stale: {change:?}");
                 }
             }
         }
         let after = applied(&jobs, &changes);
-        let again: Vec<Change> = plan(workspace.as_ref(), &after)
+        let again: Vec<Change> = plan(workspace.as_ref(), &after, now, &config)
             .into_iter()
-            .filter(|c| !matches!(c, Change::Refuse { .. }))
+            .filter(|c| !matches!(c, Change::Refuse { .. } | Change::Stale { .. }))
             .collect();
         prop_assert!(again.is_empty(), "not a fixed point: {changes:?} then {after:?}");
         for job in after.iter().filter(|j| j.state() == JobState::Pending) {
-            let wanted = workspace.as_ref().and_then(|w| w.scheduled_at(job.operation));
-            prop_assert_eq!(wanted, Some(job.deadline), "pending job disagrees with the data");
+            prop_assert_eq!(wanted(job.operation), Some(job.deadline), "pending job disagrees with the data");
         }
         let _: Option<WorkspaceId> = workspace.as_ref().map(|w| w.id);
     }

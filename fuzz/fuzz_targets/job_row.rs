@@ -8,7 +8,8 @@
 //! naming such a column; a decoded job holds the row's values (timestamps round-trip
 //! to the microsecond). Then `Job::state`, `Job::occurrence` (and its `Display`),
 //! `executor::verdict` against an arbitrary workspace (or none), `now` and config,
-//! and `scheduler::plan` with the job open (and with the workspace gone) must not panic.
+//! and `scheduler::plan` with the job open (and with the workspace gone), at `now` and
+//! with either config, must not panic.
 //!
 //! RUSTC_BOOTSTRAP=1 cargo fuzz run job_row
 #![no_main]
@@ -228,17 +229,20 @@ fn exercise(u: &mut Unstructured, job: &workspace_lifecycle::Job) -> arbitrary::
     }
 
     let open = [job.clone()];
-    for ws in [Some(&workspace), None] {
-        for change in plan(ws, &open) {
-            if let Change::Reschedule { job: target, .. } | Change::Cancel { job: target, .. } =
-                change
-            {
-                assert_eq!(target, job.id, "touched an unknown job");
-                assert_eq!(
-                    state,
-                    JobState::Pending,
-                    "touched a job that is not pending"
-                );
+    let default = Config::default();
+    for config in [&default, &config] {
+        for ws in [Some(&workspace), None] {
+            for change in plan(ws, &open, now, config) {
+                if let Change::Reschedule { job: target, .. } | Change::Cancel { job: target, .. } =
+                    change
+                {
+                    assert_eq!(target.id, job.id, "touched an unknown job");
+                    assert_eq!(
+                        state,
+                        JobState::Pending,
+                        "touched a job that is not pending"
+                    );
+                }
             }
         }
     }

@@ -1,8 +1,8 @@
 //! Fuzzes the pure rules with arbitrary inputs: the reconcile rule (`scheduler::plan`),
 //! the execution rule (`executor::verdict`) and log-line fitting. Asserts what the
 //! property tests assert, on inputs no strategy would think of: no panic; `plan` never
-//! touches a running job, never adds a second open job, and reaches a fixed point in one
-//! step; `verdict` never acts before the deadline or on a workspace whose data does not
+//! touches a running job, never adds a second open job, never creates or moves a job to
+//! a time older than the schedule horizon, and reaches a fixed point in one step; `verdict` never acts before the deadline or on a workspace whose data does not
 //! call for the job; a fitted log line is at most 1,024 characters with no NUL.
 //!
 //! RUSTC_BOOTSTRAP=1 cargo fuzz run rules
@@ -80,8 +80,21 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let now = b.time();
+    let config = workspace_lifecycle::Config {
+        start_lead: std::time::Duration::from_secs(u64::from(b.byte()) * 60),
+        catch_up_window: (b.byte() % 2 == 0)
+            .then(|| std::time::Duration::from_secs(u64::from(b.byte()) * 60 + 60)),
+        retention: (b.byte() % 2 == 0)
+            .then(|| std::time::Duration::from_secs(u64::from(b.byte()) * 60 + 60)),
+        ..workspace_lifecycle::Config::default()
+    };
+    let stale = |operation, deadline| {
+        config
+            .schedule_horizon(operation, now)
+            .is_some_and(|horizon| deadline < horizon)
+    };
 
-    let changes = plan(workspace.as_ref(), &open);
+    let changes = plan(workspace.as_ref(), &open, now, &config);
     let mut after = open.clone();
     for change in &changes {
         match change {
@@ -94,6 +107,7 @@ fuzz_target!(|data: &[u8]| {
                     !open.iter().any(|j| j.operation == *operation),
                     "second open job"
                 );
+                assert!(!stale(*operation, *deadline), "created before the horizon");
                 let mut created = job(&mut Bytes(&[]), *operation, id);
                 created.started_at = None;
                 created.deadline = *deadline;
@@ -106,15 +120,16 @@ fuzz_target!(|data: &[u8]| {
             } => {
                 let j = after
                     .iter_mut()
-                    .find(|j| j.id == *target)
+                    .find(|j| j.id == target.id)
                     .expect("known job");
                 assert_eq!(j.state(), JobState::Pending, "moved a running job");
+                assert!(!stale(j.operation, *deadline), "moved before the horizon");
                 j.deadline = *deadline;
             }
             Change::Cancel { job: target, .. } => {
-                let j = open.iter().find(|j| j.id == *target).expect("known job");
+                let j = open.iter().find(|j| j.id == target.id).expect("known job");
                 assert_eq!(j.state(), JobState::Pending, "cancelled a running job");
-                after.retain(|j| j.id != *target);
+                after.retain(|j| j.id != target.id);
             }
             Change::Refuse { operation, .. } => {
                 let ws = workspace
@@ -123,22 +138,30 @@ fuzz_target!(|data: &[u8]| {
                 let at = ws.scheduled_at(*operation).expect("refused an unset time");
                 assert!(!deadline_supported(at), "refused a supported time");
             }
+            Change::Stale {
+                operation,
+                deadline,
+                ..
+            } => {
+                let ws = workspace
+                    .as_ref()
+                    .expect("a missing workspace's time stale");
+                assert_eq!(ws.scheduled_at(*operation), Some(*deadline));
+                assert!(
+                    stale(*operation, *deadline),
+                    "a time within the horizon stale"
+                );
+            }
         }
     }
-    // A refused time stays refused (it is a warning, not a change to the table).
+    // A refused or stale time stays so (a warning or a count, not a change to the table).
     assert!(
-        plan(workspace.as_ref(), &after)
+        plan(workspace.as_ref(), &after, now, &config)
             .iter()
-            .all(|c| matches!(c, Change::Refuse { .. })),
+            .all(|c| matches!(c, Change::Refuse { .. } | Change::Stale { .. })),
         "plan is not a fixed point"
     );
 
-    let config = workspace_lifecycle::Config {
-        start_lead: std::time::Duration::from_secs(u64::from(b.byte()) * 60),
-        catch_up_window: (b.byte() % 2 == 0)
-            .then(|| std::time::Duration::from_secs(u64::from(b.byte()) * 60 + 60)),
-        ..workspace_lifecycle::Config::default()
-    };
     for j in &open {
         if verdict(j, workspace.as_ref(), now, &config) == Verdict::Act {
             let ws = workspace.as_ref().expect("acted on a missing workspace");

@@ -7,8 +7,11 @@
 //!   tests call them directly and assert on the reports they return.
 //!
 //! The rules themselves are pure functions: [`scheduler::plan`] (the reconcile rule)
-//! and [`executor::verdict`] (what a claimed job should do).
+//! and [`executor::verdict`] (what a claimed job should do). Every call to the user's
+//! [`Workspaces`] goes through one private boundary (`adapter`): a time limit on the
+//! engine's clock, panics caught, times rounded to the store's precision.
 
+mod adapter;
 mod completions;
 mod events;
 pub mod executor;
@@ -197,7 +200,8 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// let engine = LifecycleEngine::new(InMemoryStore::new(), clock.clone(),
     ///     FakeWorkspaces::new(clock), Config::default()).unwrap();
     /// let id = WorkspaceId(uuid::Uuid::from_u128(1));
-    /// engine.workspaces().insert(Workspace::new(id, WorkspaceState::Stopped));
+    /// let fleet = engine.workspaces();
+    /// fleet.insert(Workspace::new(id, WorkspaceState::Stopped));
     /// assert_eq!(engine.reconcile_all().await.unwrap().workspaces, 1);
     /// # });
     /// ```

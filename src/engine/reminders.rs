@@ -16,12 +16,11 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::events::EventKind;
-use super::executor::call_adapter;
 use super::LifecycleEngine;
 use crate::clock::{sub, Clock};
 use crate::job::{Job, JobId, JobState, Operation};
 use crate::store::JobStore;
-use crate::workspace::{Readiness, Workspace, WorkspaceId, Workspaces};
+use crate::workspace::{Readiness, WorkspaceId, Workspaces};
 
 /// The reminders one engine has yet to send, and the occurrences it sent.
 #[derive(Default)]
@@ -88,10 +87,8 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         };
         let mut sent = 0;
         for job in due {
-            let read =
-                call_adapter(self, || self.inner.workspaces.get(job.workspace_id), "get").await;
-            let still = match read {
-                Ok(ws) => ws.map(Workspace::at_store_precision).is_some_and(|ws| {
+            let still = match self.adapter().get(job.workspace_id).await {
+                Ok(ws) => ws.is_some_and(|ws| {
                     ws.auto_stop_at == Some(job.deadline)
                         && ws.readiness(Operation::Stop) == Readiness::Act
                 }),
