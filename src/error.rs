@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use crate::job::JobId;
-use crate::workspace::WorkspaceId;
+use crate::ids::{JobId, WorkspaceId};
 
 /// An error from a [`JobStore`](crate::JobStore).
 ///
@@ -202,4 +201,46 @@ pub enum Error {
     /// The configuration was rejected.
     #[error("invalid config: {0}")]
     Config(#[from] ConfigError),
+}
+
+/// A name that is none of an enum's textual forms: what [`FromStr`](std::str::FromStr)
+/// returns for [`JobState`](crate::JobState), [`LogLevel`](crate::LogLevel),
+/// [`Operation`](crate::Operation) and [`WorkspaceState`](crate::WorkspaceState).
+///
+/// The names are exactly the `as_str` forms, lowercase, as the database enums and the
+/// log lines spell them; nothing else is accepted, so a row written by a newer version
+/// is reported, not misread.
+///
+/// ```
+/// use workspace_lifecycle::{JobState, ParseNameError};
+///
+/// let error: ParseNameError = "Paused".parse::<JobState>().unwrap_err();
+/// assert_eq!((error.kind, error.value.as_str()), ("job state", "Paused"));
+/// assert_eq!(error.to_string(), "unknown job state \"Paused\"");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?}")]
+#[non_exhaustive]
+pub struct ParseNameError {
+    /// What was being parsed: `"job state"`, `"log level"`, `"operation"` or
+    /// `"workspace state"`.
+    pub kind: &'static str,
+    /// The text given.
+    pub value: String,
+}
+
+/// The variant of `all` whose `name` is `text`, for the enums' `FromStr`.
+pub(crate) fn parse_name<T: Copy>(
+    kind: &'static str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    text: &str,
+) -> Result<T, ParseNameError> {
+    all.iter()
+        .copied()
+        .find(|variant| name(*variant) == text)
+        .ok_or_else(|| ParseNameError {
+            kind,
+            value: text.to_owned(),
+        })
 }
