@@ -229,7 +229,30 @@ pub struct ParseNameError {
     pub value: String,
 }
 
-/// The variant of `all` whose `name` is `text`, for the enums' `FromStr`.
+/// `Display` as the `as_str` form and `FromStr` of exactly that form, for an enum with
+/// `ALL` and `as_str`, so the two cannot spell a value differently.
+macro_rules! textual_enum {
+    ($name:ident, $kind:literal) => {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// Parses the `as_str` form, exactly; any other text is a
+        /// [`ParseNameError`](crate::ParseNameError) that names it.
+        impl std::str::FromStr for $name {
+            type Err = crate::error::ParseNameError;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                crate::error::parse_name($kind, &$name::ALL, $name::as_str, text)
+            }
+        }
+    };
+}
+pub(crate) use textual_enum;
+
+/// The variant of `all` whose `name` is `text`, for [`textual_enum`]'s `FromStr`.
 pub(crate) fn parse_name<T: Copy>(
     kind: &'static str,
     all: &[T],
@@ -243,4 +266,39 @@ pub(crate) fn parse_name<T: Copy>(
             kind,
             value: text.to_owned(),
         })
+}
+
+/// Checks a [`textual_enum`]: `Display` spells the variants of `all` as `names`, each
+/// name parses back to its variant, and no near miss (another case, a space, a NUL,
+/// nothing) parses.
+#[cfg(test)]
+pub(crate) fn assert_spelled<T>(kind: &'static str, all: &[T], names: &[&str])
+where
+    T: Copy
+        + PartialEq
+        + std::fmt::Debug
+        + std::fmt::Display
+        + std::str::FromStr<Err = ParseNameError>,
+{
+    let spelled: Vec<String> = all.iter().map(T::to_string).collect();
+    assert_eq!(spelled, names);
+    for (variant, name) in all.iter().zip(names) {
+        assert_eq!(name.parse::<T>(), Ok(*variant));
+        let capitalized = name[..1].to_uppercase() + &name[1..];
+        let near_misses = [
+            name.to_uppercase(),
+            capitalized,
+            format!(" {name}"),
+            format!("{name} "),
+            format!("{name}\0"),
+            String::new(),
+        ];
+        for near in near_misses {
+            let error = ParseNameError {
+                kind,
+                value: near.clone(),
+            };
+            assert_eq!(near.parse::<T>(), Err(error));
+        }
+    }
 }

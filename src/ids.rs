@@ -20,18 +20,6 @@ use uuid::Uuid;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct JobId(pub Uuid);
 
-impl fmt::Display for JobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl From<Uuid> for JobId {
-    fn from(id: Uuid) -> Self {
-        JobId(id)
-    }
-}
-
 /// The id of a workspace.
 ///
 /// Ids are ordered by the bytes of the UUID, which is both [`Uuid`]'s `Ord` and
@@ -49,24 +37,12 @@ impl From<Uuid> for JobId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WorkspaceId(pub Uuid);
 
-impl fmt::Display for WorkspaceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl From<Uuid> for WorkspaceId {
-    fn from(id: Uuid) -> Self {
-        WorkspaceId(id)
-    }
-}
-
 /// The id of one engine's executor, recorded on the jobs it claims.
 ///
 /// ```
 /// use workspace_lifecycle::ExecutorId;
 ///
-/// let id = ExecutorId(uuid::Uuid::from_u128(7));
+/// let id = ExecutorId::from(uuid::Uuid::from_u128(7));
 /// assert_eq!(id.to_string(), "00000000-0000-0000-0000-000000000007");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -85,8 +61,21 @@ impl ExecutorId {
     }
 }
 
-impl fmt::Display for ExecutorId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
+/// `Display` as the bare UUID, as the tables hold it, and `From<Uuid>`.
+macro_rules! uuid_newtype {
+    ($($name:ident),*) => {$(
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> Self {
+                $name(id)
+            }
+        }
+    )*};
 }
+
+uuid_newtype!(JobId, WorkspaceId, ExecutorId);

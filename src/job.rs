@@ -21,11 +21,10 @@
 //! job is still running under that attempt, so a stale executor changes nothing.
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{parse_name, ParseNameError};
+use crate::error::textual_enum;
 use crate::ids::WorkspaceId;
 pub(crate) use crate::ids::{ExecutorId, JobId};
 
@@ -113,13 +112,16 @@ impl Operation {
     /// ```
     pub const ALL: [Operation; 2] = [Operation::Start, Operation::Stop];
 
-    /// The lowercase name used in the database enum and in log lines.
+    /// The lowercase name used in the database enum and in log lines. `Display` writes
+    /// it and `FromStr` parses exactly it.
     ///
     /// ```
     /// use workspace_lifecycle::Operation;
     ///
     /// assert_eq!(Operation::Start.as_str(), "start");
-    /// assert_eq!(Operation::Stop.as_str(), "stop");
+    /// assert_eq!("stop".parse::<Operation>(), Ok(Operation::Stop));
+    /// let error = "restart".parse::<Operation>().unwrap_err();
+    /// assert_eq!(error.to_string(), "unknown operation \"restart\"");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -129,28 +131,7 @@ impl Operation {
     }
 }
 
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Parses the [`as_str`](Operation::as_str) form, exactly.
-///
-/// ```
-/// use workspace_lifecycle::Operation;
-///
-/// assert_eq!("stop".parse::<Operation>(), Ok(Operation::Stop));
-/// let error = "restart".parse::<Operation>().unwrap_err();
-/// assert_eq!(error.to_string(), "unknown operation \"restart\"");
-/// ```
-impl FromStr for Operation {
-    type Err = ParseNameError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        parse_name("operation", &Operation::ALL, Operation::as_str, text)
-    }
-}
+textual_enum!(Operation, "operation");
 
 /// Where a job is in its life, derived from its timestamps.
 ///
@@ -209,13 +190,16 @@ impl JobState {
     ];
 
     /// The lowercase name the operator CLI's `--state` takes and the stores filter and
-    /// count by.
+    /// count by. `Display` writes it and `FromStr` parses exactly it.
     ///
     /// ```
     /// use workspace_lifecycle::JobState;
     ///
     /// let names = JobState::ALL.map(JobState::as_str);
     /// assert_eq!(names, ["pending", "running", "completed", "cancelled"]);
+    /// assert_eq!("running".parse::<JobState>(), Ok(JobState::Running));
+    /// let error = "Running".parse::<JobState>().unwrap_err();
+    /// assert_eq!(error.to_string(), "unknown job state \"Running\"");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -227,28 +211,7 @@ impl JobState {
     }
 }
 
-impl fmt::Display for JobState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Parses the [`as_str`](JobState::as_str) form, exactly.
-///
-/// ```
-/// use workspace_lifecycle::JobState;
-///
-/// assert_eq!("running".parse::<JobState>(), Ok(JobState::Running));
-/// let error = "Running".parse::<JobState>().unwrap_err();
-/// assert_eq!(error.to_string(), "unknown job state \"Running\"");
-/// ```
-impl FromStr for JobState {
-    type Err = ParseNameError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        parse_name("job state", &JobState::ALL, JobState::as_str, text)
-    }
-}
+textual_enum!(JobState, "job state");
 
 /// One job row.
 ///
@@ -427,39 +390,19 @@ impl fmt::Display for Occurrence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::assert_spelled;
 
     /// The names the Postgres store binds and counts by (`state_name` and the stats
     /// query in store/postgres) and the operator CLI prints: they must not drift.
     #[test]
     fn job_state_names_are_the_stores_names() {
         let names = ["pending", "running", "completed", "cancelled"];
-        assert_eq!(JobState::ALL.map(JobState::as_str), names);
-        for (state, name) in JobState::ALL.into_iter().zip(names) {
-            assert_eq!(name.parse::<JobState>(), Ok(state));
-            assert_eq!(state.to_string(), name);
-        }
+        assert_spelled("job state", &JobState::ALL, &names);
     }
 
     /// The values of the `workspace_lifecycle_operation` database enum.
     #[test]
     fn operation_names_are_the_database_enum() {
-        for (operation, name) in Operation::ALL.into_iter().zip(["start", "stop"]) {
-            assert_eq!(operation.as_str(), name);
-            assert_eq!(name.parse::<Operation>(), Ok(operation));
-        }
-    }
-
-    #[test]
-    fn only_the_exact_names_parse() {
-        for bad in [
-            "", " pending", "pending ", "PENDING", "Pending", "open", "done",
-        ] {
-            let error = bad.parse::<JobState>().unwrap_err();
-            assert_eq!((error.kind, error.value.as_str()), ("job state", bad));
-        }
-        for bad in ["", "Start", "STOP", "restart", "start\0"] {
-            let error = bad.parse::<Operation>().unwrap_err();
-            assert_eq!((error.kind, error.value.as_str()), ("operation", bad));
-        }
+        assert_spelled("operation", &Operation::ALL, &["start", "stop"]);
     }
 }

@@ -1,13 +1,10 @@
 //! The user's side: the [`Workspaces`] trait a service implements over its own data,
 //! and the [`Workspace`] snapshot the engine decides from.
 
-use std::fmt;
-use std::str::FromStr;
-
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
-use crate::error::{parse_name, ParseNameError, WorkspaceError};
+use crate::error::{textual_enum, WorkspaceError};
 pub(crate) use crate::ids::WorkspaceId;
 use crate::job::Operation;
 
@@ -59,12 +56,16 @@ impl WorkspaceState {
         WorkspaceState::Failed,
     ];
 
-    /// The lowercase name, as `Display` writes it.
+    /// The lowercase name. `Display` writes it and `FromStr` parses exactly it, for an
+    /// adapter that keeps the state as text.
     ///
     /// ```
     /// use workspace_lifecycle::WorkspaceState;
     ///
     /// assert_eq!(WorkspaceState::Stopping.as_str(), "stopping");
+    /// assert_eq!("failed".parse::<WorkspaceState>(), Ok(WorkspaceState::Failed));
+    /// let error = "deleted".parse::<WorkspaceState>().unwrap_err();
+    /// assert_eq!(error.to_string(), "unknown workspace state \"deleted\"");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,34 +78,7 @@ impl WorkspaceState {
     }
 }
 
-impl fmt::Display for WorkspaceState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Parses the [`as_str`](WorkspaceState::as_str) form, exactly: for an adapter that
-/// keeps the state as text.
-///
-/// ```
-/// use workspace_lifecycle::WorkspaceState;
-///
-/// assert_eq!("failed".parse::<WorkspaceState>(), Ok(WorkspaceState::Failed));
-/// let error = "deleted".parse::<WorkspaceState>().unwrap_err();
-/// assert_eq!(error.to_string(), "unknown workspace state \"deleted\"");
-/// ```
-impl FromStr for WorkspaceState {
-    type Err = ParseNameError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        parse_name(
-            "workspace state",
-            &WorkspaceState::ALL,
-            WorkspaceState::as_str,
-            text,
-        )
-    }
-}
+textual_enum!(WorkspaceState, "workspace state");
 
 /// A snapshot of one workspace: everything the engine decides from.
 ///
@@ -370,21 +344,11 @@ pub trait Workspaces: Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::assert_spelled;
 
     #[test]
-    fn state_names_round_trip() {
+    fn state_names_are_lowercase_words() {
         let names = ["running", "stopped", "starting", "stopping", "failed"];
-        assert_eq!(WorkspaceState::ALL.map(WorkspaceState::as_str), names);
-        for state in WorkspaceState::ALL {
-            assert_eq!(state.to_string().parse::<WorkspaceState>(), Ok(state));
-        }
-    }
-
-    #[test]
-    fn only_the_exact_names_parse() {
-        for bad in ["", "Running", "RUNNING", " stopped", "stopped\n", "deleted"] {
-            let error = bad.parse::<WorkspaceState>().unwrap_err();
-            assert_eq!((error.kind, error.value.as_str()), ("workspace state", bad));
-        }
+        assert_spelled("workspace state", &WorkspaceState::ALL, &names);
     }
 }

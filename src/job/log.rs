@@ -1,13 +1,10 @@
 //! Job log lines: the rows of the logs table (`workspace_lifecycle_job_logs`), and
 //! [`LogLine`], a line fitted to its column before it is written.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::error::{parse_name, ParseNameError};
+use crate::error::textual_enum;
 use crate::ids::JobId;
 
 /// Severity of a job log line (the logs table's `log_level` enum).
@@ -45,12 +42,16 @@ impl LogLevel {
         LogLevel::Error,
     ];
 
-    /// The lowercase name used in the database enum.
+    /// The lowercase name used in the database enum. `Display` writes it and `FromStr`
+    /// parses exactly it.
     ///
     /// ```
     /// use workspace_lifecycle::LogLevel;
     ///
     /// assert_eq!(LogLevel::Error.as_str(), "error");
+    /// assert_eq!("warn".parse::<LogLevel>(), Ok(LogLevel::Warn));
+    /// let error = "warning".parse::<LogLevel>().unwrap_err();
+    /// assert_eq!(error.to_string(), "unknown log level \"warning\"");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,28 +63,7 @@ impl LogLevel {
     }
 }
 
-impl fmt::Display for LogLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Parses the [`as_str`](LogLevel::as_str) form, exactly.
-///
-/// ```
-/// use workspace_lifecycle::LogLevel;
-///
-/// assert_eq!("warn".parse::<LogLevel>(), Ok(LogLevel::Warn));
-/// let error = "warning".parse::<LogLevel>().unwrap_err();
-/// assert_eq!(error.to_string(), "unknown log level \"warning\"");
-/// ```
-impl FromStr for LogLevel {
-    type Err = ParseNameError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        parse_name("log level", &LogLevel::ALL, LogLevel::as_str, text)
-    }
-}
+textual_enum!(LogLevel, "log level");
 
 /// A stored row of the logs table (`workspace_lifecycle_job_logs`).
 ///
@@ -277,10 +257,7 @@ mod tests {
     #[test]
     fn level_names_are_the_database_enum() {
         let names = ["debug", "info", "warn", "error"];
-        assert_eq!(LogLevel::ALL.map(LogLevel::as_str), names);
-        for (level, name) in LogLevel::ALL.into_iter().zip(names) {
-            assert_eq!(name.parse::<LogLevel>(), Ok(level));
-        }
+        crate::error::assert_spelled("log level", &LogLevel::ALL, &names);
     }
 
     /// The message the Postgres store's decoding gave for an unknown level.
