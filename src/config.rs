@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::job::JobId;
+use crate::ids::JobId;
 
 /// The largest duration any setting accepts: a hundred years. Larger values cannot be
 /// meaningfully added to a timestamp.

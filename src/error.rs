@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use crate::job::JobId;
-use crate::workspace::WorkspaceId;
+use crate::ids::{JobId, WorkspaceId};
 
 /// An error from a [`JobStore`](crate::JobStore).
 ///
@@ -202,4 +201,104 @@ pub enum Error {
     /// The configuration was rejected.
     #[error("invalid config: {0}")]
     Config(#[from] ConfigError),
+}
+
+/// A name that is none of an enum's textual forms: what [`FromStr`](std::str::FromStr)
+/// returns for [`JobState`](crate::JobState), [`LogLevel`](crate::LogLevel),
+/// [`Operation`](crate::Operation) and [`WorkspaceState`](crate::WorkspaceState).
+///
+/// The names are exactly the `as_str` forms, lowercase, as the database enums and the
+/// log lines spell them; nothing else is accepted, so a row written by a newer version
+/// is reported, not misread.
+///
+/// ```
+/// use workspace_lifecycle::{JobState, ParseNameError};
+///
+/// let error: ParseNameError = "Paused".parse::<JobState>().unwrap_err();
+/// assert_eq!((error.kind, error.value.as_str()), ("job state", "Paused"));
+/// assert_eq!(error.to_string(), "unknown job state \"Paused\"");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?}")]
+#[non_exhaustive]
+pub struct ParseNameError {
+    /// What was being parsed: `"job state"`, `"log level"`, `"operation"` or
+    /// `"workspace state"`.
+    pub kind: &'static str,
+    /// The text given.
+    pub value: String,
+}
+
+/// `Display` as the `as_str` form and `FromStr` of exactly that form, for an enum with
+/// `ALL` and `as_str`, so the two cannot spell a value differently.
+macro_rules! textual_enum {
+    ($name:ident, $kind:literal) => {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// Parses the `as_str` form, exactly; any other text is a
+        /// [`ParseNameError`](crate::ParseNameError) that names it.
+        impl std::str::FromStr for $name {
+            type Err = crate::error::ParseNameError;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                crate::error::parse_name($kind, &$name::ALL, $name::as_str, text)
+            }
+        }
+    };
+}
+pub(crate) use textual_enum;
+
+/// The variant of `all` whose `name` is `text`, for [`textual_enum`]'s `FromStr`.
+pub(crate) fn parse_name<T: Copy>(
+    kind: &'static str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    text: &str,
+) -> Result<T, ParseNameError> {
+    all.iter()
+        .copied()
+        .find(|variant| name(*variant) == text)
+        .ok_or_else(|| ParseNameError {
+            kind,
+            value: text.to_owned(),
+        })
+}
+
+/// Checks a [`textual_enum`]: `Display` spells the variants of `all` as `names`, each
+/// name parses back to its variant, and no near miss (another case, a space, a NUL,
+/// nothing) parses.
+#[cfg(test)]
+pub(crate) fn assert_spelled<T>(kind: &'static str, all: &[T], names: &[&str])
+where
+    T: Copy
+        + PartialEq
+        + std::fmt::Debug
+        + std::fmt::Display
+        + std::str::FromStr<Err = ParseNameError>,
+{
+    let spelled: Vec<String> = all.iter().map(T::to_string).collect();
+    assert_eq!(spelled, names);
+    for (variant, name) in all.iter().zip(names) {
+        assert_eq!(name.parse::<T>(), Ok(*variant));
+        let capitalized = name[..1].to_uppercase() + &name[1..];
+        let near_misses = [
+            name.to_uppercase(),
+            capitalized,
+            format!(" {name}"),
+            format!("{name} "),
+            format!("{name}\0"),
+            String::new(),
+        ];
+        for near in near_misses {
+            let error = ParseNameError {
+                kind,
+                value: near.clone(),
+            };
+            assert_eq!(near.parse::<T>(), Err(error));
+        }
+    }
 }

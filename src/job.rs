@@ -1,9 +1,10 @@
-//! Jobs and their logs: the rows of the seed's `workspace_lifecycle_job` and
-//! `workspace_lifecycle_job_logs` tables, plus the columns a reliable queue needs.
+//! Jobs: the rows of the job table (`workspace_lifecycle_job`) with the columns the
+//! original design gave it, plus the columns a reliable queue needs. Their log lines,
+//! the rows of the logs table, are in `job/log.rs`.
 //!
 //! A job is one planned action (start or stop) on one workspace at one deadline. Its
-//! life is a small state machine, derived from its timestamps exactly as the seed
-//! defines them:
+//! life is a small state machine, derived from its timestamps (`started_at`,
+//! `completed_at`, `cancelled_at`) as the original design defines them:
 //!
 //! ```text
 //!            claim (started_at, attempt+1, lease)
@@ -22,9 +23,14 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
-use crate::workspace::WorkspaceId;
+use crate::error::textual_enum;
+use crate::ids::WorkspaceId;
+pub(crate) use crate::ids::{ExecutorId, JobId};
+
+mod log;
+
+pub use log::{JobLog, LogLevel, LogLine};
 
 /// The earliest deadline the crate stores: `0001-01-01T00:00:00Z`.
 ///
@@ -79,61 +85,7 @@ pub fn deadline_supported(at: DateTime<Utc>) -> bool {
     (EARLIEST_DEADLINE..=LATEST_DEADLINE).contains(&at)
 }
 
-/// The id of a job (the seed's `workspace_lifecycle_job.id`).
-///
-/// ```
-/// use workspace_lifecycle::JobId;
-///
-/// let id = JobId::from(uuid::Uuid::from_u128(1));
-/// assert_eq!(id, JobId(uuid::Uuid::from_u128(1)));
-/// assert_eq!(id.to_string(), "00000000-0000-0000-0000-000000000001");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct JobId(pub Uuid);
-
-impl fmt::Display for JobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl From<Uuid> for JobId {
-    fn from(id: Uuid) -> Self {
-        JobId(id)
-    }
-}
-
-/// The id of one engine's executor, recorded on the jobs it claims.
-///
-/// ```
-/// use workspace_lifecycle::ExecutorId;
-///
-/// let id = ExecutorId(uuid::Uuid::from_u128(7));
-/// assert_eq!(id.to_string(), "00000000-0000-0000-0000-000000000007");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ExecutorId(pub Uuid);
-
-impl ExecutorId {
-    /// A fresh random executor id.
-    ///
-    /// ```
-    /// use workspace_lifecycle::ExecutorId;
-    ///
-    /// assert_ne!(ExecutorId::random(), ExecutorId::random());
-    /// ```
-    pub fn random() -> Self {
-        ExecutorId(Uuid::new_v4())
-    }
-}
-
-impl fmt::Display for ExecutorId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// What a job does to its workspace (the seed's `workspace_lifecycle_operation` enum).
+/// What a job does to its workspace (the job table's `workspace_lifecycle_operation` enum).
 ///
 /// ```
 /// use workspace_lifecycle::Operation;
@@ -160,13 +112,16 @@ impl Operation {
     /// ```
     pub const ALL: [Operation; 2] = [Operation::Start, Operation::Stop];
 
-    /// The lowercase name used in the database enum and in log lines.
+    /// The lowercase name used in the database enum and in log lines. `Display` writes
+    /// it and `FromStr` parses exactly it.
     ///
     /// ```
     /// use workspace_lifecycle::Operation;
     ///
     /// assert_eq!(Operation::Start.as_str(), "start");
-    /// assert_eq!(Operation::Stop.as_str(), "stop");
+    /// assert_eq!("stop".parse::<Operation>(), Ok(Operation::Stop));
+    /// let error = "restart".parse::<Operation>().unwrap_err();
+    /// assert_eq!(error.to_string(), "unknown operation \"restart\"");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -176,11 +131,7 @@ impl Operation {
     }
 }
 
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+textual_enum!(Operation, "operation");
 
 /// Where a job is in its life, derived from its timestamps.
 ///
@@ -222,12 +173,51 @@ impl JobState {
     pub fn is_open(self) -> bool {
         matches!(self, JobState::Pending | JobState::Running)
     }
+
+    /// Every state, in the order of a job's life.
+    ///
+    /// ```
+    /// use workspace_lifecycle::JobState;
+    ///
+    /// let open = JobState::ALL.iter().filter(|state| state.is_open()).count();
+    /// assert_eq!((JobState::ALL.len(), open), (4, 2));
+    /// ```
+    pub const ALL: [JobState; 4] = [
+        JobState::Pending,
+        JobState::Running,
+        JobState::Completed,
+        JobState::Cancelled,
+    ];
+
+    /// The lowercase name the operator CLI's `--state` takes and the stores filter and
+    /// count by. `Display` writes it and `FromStr` parses exactly it.
+    ///
+    /// ```
+    /// use workspace_lifecycle::JobState;
+    ///
+    /// let names = JobState::ALL.map(JobState::as_str);
+    /// assert_eq!(names, ["pending", "running", "completed", "cancelled"]);
+    /// assert_eq!("running".parse::<JobState>(), Ok(JobState::Running));
+    /// let error = "Running".parse::<JobState>().unwrap_err();
+    /// assert_eq!(error.to_string(), "unknown job state \"Running\"");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Completed => "completed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
 }
+
+textual_enum!(JobState, "job state");
 
 /// One job row.
 ///
-/// The first ten fields are the seed's columns with the seed's meaning; the rest are
-/// what retries, leases and fencing need (documented per field).
+/// The first ten fields are the job table's columns with the meaning the original
+/// design gave them; the rest are what retries, leases and fencing need (documented
+/// per field).
 ///
 /// ```
 /// use workspace_lifecycle::{InMemoryStore, JobInsertParams, JobState, JobStore, NewJob};
@@ -360,7 +350,6 @@ impl Job {
         }
     }
 }
-
 /// One (workspace, operation, deadline): the unit that is acted on at most once.
 ///
 /// ```
@@ -398,234 +387,22 @@ impl fmt::Display for Occurrence {
     }
 }
 
-/// Severity of a job log line (the seed's `log_level`).
-///
-/// ```
-/// use workspace_lifecycle::LogLevel;
-///
-/// assert!(LogLevel::Debug < LogLevel::Info && LogLevel::Warn < LogLevel::Error);
-/// assert_eq!(LogLevel::Warn.to_string(), "warn");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum LogLevel {
-    /// Detail for debugging.
-    Debug,
-    /// A normal step.
-    Info,
-    /// Something unusual that did not fail the job.
-    Warn,
-    /// A failed step.
-    Error,
-}
-
-impl LogLevel {
-    /// The lowercase name used in the database enum.
-    ///
-    /// ```
-    /// use workspace_lifecycle::LogLevel;
-    ///
-    /// assert_eq!(LogLevel::Error.as_str(), "error");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
-        }
-    }
-}
-
-impl fmt::Display for LogLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A stored job log row (the seed's `workspace_lifecycle_job_logs`).
-///
-/// ```
-/// use workspace_lifecycle::{InMemoryStore, JobInsertParams, JobStore, LogLevel, LogLine, NewJob};
-/// use workspace_lifecycle::JobStoreAdmin;
-/// # use workspace_lifecycle::{Operation, WorkspaceId};
-///
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let store = InMemoryStore::new();
-/// let now = "2026-01-05T08:00:00Z".parse().unwrap();
-/// let stop = NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(1)),
-///     operation: Operation::Stop, deadline: now, run_at: None,
-///     log: Some(LogLine::info("auto-stop scheduled")) };
-/// let job = store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap().remove(0);
-/// let logs = store.job_log_list(job.id).await.unwrap();
-/// assert_eq!((logs[0].job_id, logs[0].created_at, logs[0].level), (job.id, now, LogLevel::Info));
-/// assert_eq!(logs[0].output, "auto-stop scheduled");
-/// # });
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobLog {
-    /// Unique row id.
-    pub id: Uuid,
-    /// The job that wrote it.
-    pub job_id: JobId,
-    /// When it was written (the engine's clock).
-    pub created_at: DateTime<Utc>,
-    /// Severity.
-    pub level: LogLevel,
-    /// The text, at most [`LogLine::MAX_CHARS`] characters.
-    pub output: String,
-}
-
-/// A log line to be written: a level and a text already fitted to the column.
-///
-/// ```
-/// use workspace_lifecycle::{LogLevel, LogLine};
-///
-/// let line = LogLine::warn("workspace is starting; trying again in 15s");
-/// assert_eq!(line.level(), LogLevel::Warn);
-/// assert_eq!(line.output(), "workspace is starting; trying again in 15s");
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogLine {
-    level: LogLevel,
-    output: String,
-}
-
-impl LogLine {
-    /// The most characters (not bytes) a line holds: the seed's `varchar(1024)`.
-    ///
-    /// ```
-    /// use workspace_lifecycle::LogLine;
-    ///
-    /// let fits = "ß".repeat(LogLine::MAX_CHARS);
-    /// assert_eq!(LogLine::info(fits.clone()).output(), fits);
-    /// let long = LogLine::info("ß".repeat(LogLine::MAX_CHARS + 1));
-    /// assert_eq!(long.output().chars().count(), LogLine::MAX_CHARS);
-    /// ```
-    pub const MAX_CHARS: usize = 1024;
-
-    /// The marker that ends a truncated line.
-    ///
-    /// ```
-    /// use workspace_lifecycle::LogLine;
-    ///
-    /// assert!(LogLine::error("x".repeat(2000)).output().ends_with(LogLine::TRUNCATED_MARKER));
-    /// assert!(!LogLine::error("x".repeat(1000)).output().ends_with(LogLine::TRUNCATED_MARKER));
-    /// ```
-    pub const TRUNCATED_MARKER: &'static str = "…[truncated]";
-
-    /// A line with `output` made fit to store: NUL characters (which Postgres refuses
-    /// in text) become `\0`, and text over [`Self::MAX_CHARS`] characters is cut on a
-    /// character boundary and ends with [`Self::TRUNCATED_MARKER`]. Never fails.
-    ///
-    /// ```
-    /// use workspace_lifecycle::{LogLevel, LogLine};
-    ///
-    /// let long = "é".repeat(2000);
-    /// let line = LogLine::new(LogLevel::Info, long);
-    /// assert_eq!(line.output().chars().count(), LogLine::MAX_CHARS);
-    /// assert!(line.output().ends_with(LogLine::TRUNCATED_MARKER));
-    ///
-    /// let nul = LogLine::new(LogLevel::Warn, "a\0b");
-    /// assert_eq!(nul.output(), "a\\0b");
-    /// ```
-    pub fn new(level: LogLevel, output: impl Into<String>) -> Self {
-        let mut output: String = output.into();
-        if output.contains('\0') {
-            output = output.replace('\0', "\\0");
-        }
-        if output.chars().count() > Self::MAX_CHARS {
-            let keep = Self::MAX_CHARS - Self::TRUNCATED_MARKER.chars().count();
-            // `char_indices().nth(keep)` exists because the text has more than
-            // MAX_CHARS > keep characters; the fallback is never taken.
-            let cut = output
-                .char_indices()
-                .nth(keep)
-                .map_or(output.len(), |(i, _)| i);
-            output.truncate(cut);
-            output.push_str(Self::TRUNCATED_MARKER);
-        }
-        LogLine { level, output }
-    }
-
-    /// An info line.
-    ///
-    /// ```
-    /// use workspace_lifecycle::{LogLevel, LogLine};
-    ///
-    /// assert_eq!(LogLine::info("job created"), LogLine::new(LogLevel::Info, "job created"));
-    /// ```
-    pub fn info(output: impl Into<String>) -> Self {
-        Self::new(LogLevel::Info, output)
-    }
-
-    /// A warning line.
-    ///
-    /// ```
-    /// use workspace_lifecycle::{LogLevel, LogLine};
-    ///
-    /// assert_eq!(LogLine::warn("acted late").level(), LogLevel::Warn);
-    /// ```
-    pub fn warn(output: impl Into<String>) -> Self {
-        Self::new(LogLevel::Warn, output)
-    }
-
-    /// An error line.
-    ///
-    /// ```
-    /// use workspace_lifecycle::{LogLevel, LogLine};
-    ///
-    /// assert_eq!(LogLine::error("start failed").level(), LogLevel::Error);
-    /// ```
-    pub fn error(output: impl Into<String>) -> Self {
-        Self::new(LogLevel::Error, output)
-    }
-
-    /// The severity.
-    ///
-    /// ```
-    /// use workspace_lifecycle::{LogLevel, LogLine};
-    ///
-    /// assert_eq!(LogLine::new(LogLevel::Debug, "claimed").level(), LogLevel::Debug);
-    /// ```
-    pub fn level(&self) -> LogLevel {
-        self.level
-    }
-
-    /// The fitted text.
-    ///
-    /// ```
-    /// use workspace_lifecycle::LogLine;
-    ///
-    /// assert_eq!(LogLine::info("stopped workspace").output(), "stopped workspace");
-    /// ```
-    pub fn output(&self) -> &str {
-        &self.output
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::assert_spelled;
 
+    /// The names the Postgres store binds and counts by (`state_name` and the stats
+    /// query in store/postgres) and the operator CLI prints: they must not drift.
     #[test]
-    fn short_lines_are_kept_verbatim() {
-        let line = LogLine::info("started workspace");
-        assert_eq!(line.output(), "started workspace");
-        assert_eq!(line.level(), LogLevel::Info);
+    fn job_state_names_are_the_stores_names() {
+        let names = ["pending", "running", "completed", "cancelled"];
+        assert_spelled("job state", &JobState::ALL, &names);
     }
 
+    /// The values of the `workspace_lifecycle_operation` database enum.
     #[test]
-    fn exactly_max_chars_is_not_truncated() {
-        let text = "ß".repeat(LogLine::MAX_CHARS);
-        assert_eq!(LogLine::info(text.clone()).output(), text);
-    }
-
-    #[test]
-    fn truncation_cuts_on_char_boundary_and_marks() {
-        let text = format!("{}{}", "a".repeat(1000), "😀".repeat(100));
-        let line = LogLine::info(text);
-        assert_eq!(line.output().chars().count(), LogLine::MAX_CHARS);
-        assert!(line.output().ends_with(LogLine::TRUNCATED_MARKER));
-        assert!(line.output().starts_with(&"a".repeat(1000)));
+    fn operation_names_are_the_database_enum() {
+        assert_spelled("operation", &Operation::ALL, &["start", "stop"]);
     }
 }

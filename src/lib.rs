@@ -48,6 +48,7 @@ mod clock;
 mod config;
 mod engine;
 mod error;
+mod ids;
 mod job;
 pub mod schedule;
 mod store;
@@ -64,10 +65,11 @@ pub use engine::{
     executor, scheduler, Event, EventKind, Events, ExecuteReport, LifecycleEngine, ReconcileReport,
     RunReport,
 };
-pub use error::{ConfigError, Error, StoreError, WorkspaceError};
+pub use error::{ConfigError, Error, ParseNameError, StoreError, WorkspaceError};
+pub use ids::{ExecutorId, JobId, WorkspaceId};
 pub use job::{
-    deadline_supported, ExecutorId, Job, JobId, JobLog, JobState, LogLevel, LogLine, Occurrence,
-    Operation, EARLIEST_DEADLINE, LATEST_DEADLINE,
+    deadline_supported, Job, JobLog, JobState, LogLevel, LogLine, Occurrence, Operation,
+    EARLIEST_DEADLINE, LATEST_DEADLINE,
 };
 /// The store examples' shared fixture; public only for doc tests.
 #[doc(hidden)]
@@ -86,7 +88,7 @@ pub use store::{
 pub use store::{PgStore, DEFAULT_SCHEMA};
 #[cfg(any(test, feature = "mock"))]
 pub use workspace::MockWorkspaces;
-pub use workspace::{Readiness, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+pub use workspace::{Readiness, Workspace, WorkspaceState, Workspaces};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

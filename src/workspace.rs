@@ -1,42 +1,12 @@
 //! The user's side: the [`Workspaces`] trait a service implements over its own data,
 //! and the [`Workspace`] snapshot the engine decides from.
 
-use std::fmt;
-
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use uuid::Uuid;
 
-use crate::error::WorkspaceError;
+use crate::error::{textual_enum, WorkspaceError};
+pub(crate) use crate::ids::WorkspaceId;
 use crate::job::Operation;
-
-/// The id of a workspace.
-///
-/// Ids are ordered by the bytes of the UUID, which is both [`Uuid`]'s `Ord` and
-/// Postgres' `uuid` order; [`Workspaces::list`] pages in that order.
-///
-/// ```
-/// use uuid::Uuid;
-/// use workspace_lifecycle::WorkspaceId;
-///
-/// let (a, b) = (WorkspaceId::from(Uuid::from_u128(1)), WorkspaceId(Uuid::from_u128(2)));
-/// assert!(a < b); // the order `Workspaces::list` pages in
-/// assert_eq!(a.to_string(), "00000000-0000-0000-0000-000000000001");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct WorkspaceId(pub Uuid);
-
-impl fmt::Display for WorkspaceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl From<Uuid> for WorkspaceId {
-    fn from(id: Uuid) -> Self {
-        WorkspaceId(id)
-    }
-}
 
 /// Where a workspace is, as its owner reports it.
 ///
@@ -64,17 +34,51 @@ pub enum WorkspaceState {
     Failed,
 }
 
-impl fmt::Display for WorkspaceState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl WorkspaceState {
+    /// Every state.
+    ///
+    /// ```
+    /// use workspace_lifecycle::{Operation, Readiness, Workspace, WorkspaceId, WorkspaceState};
+    ///
+    /// let startable = WorkspaceState::ALL
+    ///     .into_iter()
+    ///     .filter(|state| {
+    ///         let ws = Workspace::new(WorkspaceId(uuid::Uuid::nil()), *state);
+    ///         ws.readiness(Operation::Start) == Readiness::Act
+    ///     });
+    /// assert_eq!(startable.collect::<Vec<_>>(), [WorkspaceState::Stopped]);
+    /// ```
+    pub const ALL: [WorkspaceState; 5] = [
+        WorkspaceState::Running,
+        WorkspaceState::Stopped,
+        WorkspaceState::Starting,
+        WorkspaceState::Stopping,
+        WorkspaceState::Failed,
+    ];
+
+    /// The lowercase name. `Display` writes it and `FromStr` parses exactly it, for an
+    /// adapter that keeps the state as text.
+    ///
+    /// ```
+    /// use workspace_lifecycle::WorkspaceState;
+    ///
+    /// assert_eq!(WorkspaceState::Stopping.as_str(), "stopping");
+    /// assert_eq!("failed".parse::<WorkspaceState>(), Ok(WorkspaceState::Failed));
+    /// let error = "deleted".parse::<WorkspaceState>().unwrap_err();
+    /// assert_eq!(error.to_string(), "unknown workspace state \"deleted\"");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
             WorkspaceState::Running => "running",
             WorkspaceState::Stopped => "stopped",
             WorkspaceState::Starting => "starting",
             WorkspaceState::Stopping => "stopping",
             WorkspaceState::Failed => "failed",
-        })
+        }
     }
 }
+
+textual_enum!(WorkspaceState, "workspace state");
 
 /// A snapshot of one workspace: everything the engine decides from.
 ///
@@ -335,4 +339,16 @@ pub trait Workspaces: Send + Sync + 'static {
     /// # });
     /// ```
     async fn stop(&self, id: WorkspaceId) -> Result<(), WorkspaceError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::assert_spelled;
+
+    #[test]
+    fn state_names_are_lowercase_words() {
+        let names = ["running", "stopped", "starting", "stopping", "failed"];
+        assert_spelled("workspace state", &WorkspaceState::ALL, &names);
+    }
 }
