@@ -392,7 +392,7 @@ mod tests {
     use super::*;
     use crate::error::assert_spelled;
 
-    /// The names the Postgres store binds and counts by (`state_name` and the stats
+    /// The names the Postgres store binds and counts by (`JobState::as_str` and the stats
     /// query in store/postgres) and the operator CLI prints: they must not drift.
     #[test]
     fn job_state_names_are_the_stores_names() {

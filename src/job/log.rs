@@ -254,7 +254,7 @@ mod tests {
     }
 
     /// The values of the `log_level` database enum, which the Postgres store writes
-    /// and reads back (`level_from_str` in store/postgres).
+    /// and reads back (`LogLevel::from_str` in store/postgres).
     #[test]
     fn level_names_are_the_database_enum() {
         let names = ["debug", "info", "warn", "error"];

@@ -348,7 +348,7 @@ async fn cancel(
             // is the newer truth, so report it as it is.
             state => format!(
                 "job {id} is {}, not pending; only a pending job can be cancelled",
-                output::state_name(state)
+                state.as_str()
             ),
         });
     }

@@ -5,7 +5,7 @@
 //! and the rendering is tested without a database.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use workspace_lifecycle::{Job, JobLog, JobState, JobStats};
+use workspace_lifecycle::{Job, JobLog, JobStats};
 
 /// Errors longer than this are cut in tables; `jobs show` prints them whole.
 const TABLE_ERROR_CHARS: usize = 60;
@@ -58,16 +58,6 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
         format!("in {span}")
     } else {
         format!("{span} ago")
-    }
-}
-
-/// A state's lowercase name, as `--state` takes it.
-pub fn state_name(state: JobState) -> &'static str {
-    match state {
-        JobState::Pending => "pending",
-        JobState::Running => "running",
-        JobState::Completed => "completed",
-        JobState::Cancelled => "cancelled",
     }
 }
 
@@ -126,7 +116,7 @@ pub fn job_table(jobs: &[Job]) -> Vec<String> {
         .map(|job| {
             let mut row = job_ids(job);
             row.extend([
-                state_name(job.state()).to_owned(),
+                job.state().as_str().to_owned(),
                 time(job.deadline),
                 time(job.run_at),
                 job.attempt.to_string(),
@@ -163,7 +153,7 @@ pub fn job_details(job: &Job, logs: &[JobLog]) -> Vec<String> {
         field("id", job.id),
         field("workspace", job.workspace_id),
         field("operation", job.operation),
-        field("state", state_name(job.state())),
+        field("state", job.state().as_str()),
         field("deadline", precise(job.deadline)),
         field("run_at", precise(job.run_at)),
         field("created_at", precise(job.created_at)),

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::q;
 use crate::error::StoreError;
-use crate::job::{JobId, JobState, LogLine};
+use crate::job::{JobId, LogLine};
 
 pub(super) fn attempt_param(attempt: u32) -> Result<i32, StoreError> {
     i32::try_from(attempt).map_err(|_| {
@@ -66,13 +66,4 @@ pub(super) fn lines(logs: &[LogLine]) -> (Vec<&'static str>, Vec<String>) {
     logs.iter()
         .map(|l| (l.level().as_str(), l.output().to_owned()))
         .unzip()
-}
-
-pub(super) fn state_name(state: JobState) -> &'static str {
-    match state {
-        JobState::Pending => "pending",
-        JobState::Running => "running",
-        JobState::Completed => "completed",
-        JobState::Cancelled => "cancelled",
-    }
 }

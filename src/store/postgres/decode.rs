@@ -7,7 +7,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::job::{Job, JobId, LogLevel};
+use crate::job::{Job, JobId};
 use crate::store::row::JobRow;
 
 /// Maps a driver error to the store's typed errors.
@@ -124,16 +124,4 @@ pub(super) fn open_jobs_from_rows(rows: &[PgRow]) -> Result<Vec<Job>, StoreError
         tracing::warn!(job_id = %row.id, reason = %row.reason, "skipping an undecodable job row");
     }
     Ok(jobs)
-}
-
-pub(super) fn level_from_str(level: &str) -> Result<LogLevel, StoreError> {
-    match level {
-        "debug" => Ok(LogLevel::Debug),
-        "info" => Ok(LogLevel::Info),
-        "warn" => Ok(LogLevel::Warn),
-        "error" => Ok(LogLevel::Error),
-        other => Err(StoreError::InvalidData(format!(
-            "unknown log level {other:?}"
-        ))),
-    }
 }

@@ -8,15 +8,15 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::binds::{attempt_param, bind_fenced, fenced_lines, lines, optional_lines, state_name};
+use super::binds::{attempt_param, bind_fenced, fenced_lines, lines, optional_lines};
 use super::decode::{
-    column, db_error, decode_jobs, held, job_from_row, jobs_from_rows, level_from_str,
-    open_jobs_from_rows, Undecodable,
+    column, db_error, decode_jobs, held, job_from_row, jobs_from_rows, open_jobs_from_rows,
+    Undecodable,
 };
 use super::{q, PgStore};
 use crate::clock::add;
-use crate::error::StoreError;
-use crate::job::{Job, JobId, JobLog, LogLine, Operation, LATEST_DEADLINE};
+use crate::error::{ParseNameError, StoreError};
+use crate::job::{Job, JobId, JobLog, JobState, LogLine, Operation, LATEST_DEADLINE};
 use crate::store::{
     check_times, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams,
     JobListParams, JobLogInsertParams, JobPruneParams, JobRenewLeaseParams, JobRescheduleParams,
@@ -380,7 +380,7 @@ impl JobStoreAdmin for PgStore {
         let rows = q(&self.inner.sql.list)
             .bind(params.workspace_id.map(|w| w.0))
             .bind(params.operation.map(Operation::as_str))
-            .bind(params.state.map(state_name))
+            .bind(params.state.map(JobState::as_str))
             .bind(params.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX)))
             .fetch_all(&self.inner.pool)
             .await
@@ -401,7 +401,9 @@ impl JobStoreAdmin for PgStore {
                     id: column(row, "id")?,
                     job_id: JobId(column(row, "job_id")?),
                     created_at: column(row, "created_at")?,
-                    level: level_from_str(&level)?,
+                    level: level
+                        .parse()
+                        .map_err(|e: ParseNameError| StoreError::InvalidData(e.to_string()))?,
                     output: column(row, "output")?,
                 })
             })
