@@ -7,8 +7,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mockall::predicate::eq;
 use uuid::Uuid;
 use workspace_lifecycle::{
-    Clock, Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobInsertParams, JobState,
-    JobStore, LifecycleEngine, LogLine, MockWorkspaces, NewJob, Operation, RetryPolicy, Workspace,
+    Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobInsertParams, JobState, JobStore,
+    LifecycleEngine, LogLine, MockWorkspaces, NewJob, Operation, RetryPolicy, Workspace,
     WorkspaceError, WorkspaceId, WorkspaceState,
 };
 

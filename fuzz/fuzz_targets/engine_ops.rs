@@ -41,7 +41,7 @@ use workspace_lifecycle::testkit::{
     job_table_violations, left_behind, owed_occurrences, Behavior, FakeWorkspaces,
 };
 use workspace_lifecycle::{
-    Clock, Config, Error, ExecuteReport, FakeClock, InMemoryStore, Job, JobId, JobState, JobStore,
+    Config, Error, ExecuteReport, FakeClock, InMemoryStore, Job, JobId, JobState, JobStore,
     LifecycleEngine, RetryPolicy, Workspace, WorkspaceId, WorkspaceState, EARLIEST_DEADLINE,
     LATEST_DEADLINE,
 };
