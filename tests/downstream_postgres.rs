@@ -138,22 +138,14 @@ async fn scenario(store: PgStore) {
     };
     // Each action at its deadline to the microsecond: the run loop slept on the fake
     // clock until then, and the driver stopped the clock there.
-    assert_eq!(
-        call_at(1, Operation::Stop, CallOutcome::Succeeded),
-        [minutes(30)]
-    );
-    assert_eq!(
-        call_at(2, Operation::Start, CallOutcome::Succeeded),
-        [minutes(45)]
-    );
-    assert_eq!(
-        call_at(3, Operation::Stop, CallOutcome::Succeeded),
-        [minutes(120)]
-    );
-    assert_eq!(
-        call_at(4, Operation::Start, CallOutcome::Failed),
-        [minutes(10)]
-    );
+    for (n, operation, outcome, at) in [
+        (1, Operation::Stop, CallOutcome::Succeeded, 30),
+        (2, Operation::Start, CallOutcome::Succeeded, 45),
+        (3, Operation::Stop, CallOutcome::Succeeded, 120),
+        (4, Operation::Start, CallOutcome::Failed, 10),
+    ] {
+        assert_eq!(call_at(n, operation, outcome), [minutes(at)], "{calls:#?}");
+    }
     let retried = call_at(4, Operation::Start, CallOutcome::Succeeded);
     assert_eq!(retried.len(), 1, "{calls:#?}");
     assert!(
