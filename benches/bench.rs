@@ -9,9 +9,6 @@
 //! same database: a minimal loop of the raw claim-and-complete SQL on an equivalent
 //! table. Figures are printed, never asserted: these machines are noisy.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -23,13 +20,12 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+use workspace_lifecycle::testkit::Tracked;
 use workspace_lifecycle::{
     async_trait, Config, InMemoryStore, JobInsertParams, JobStore, LifecycleEngine, LogLine,
     NewJob, Operation, PgStore, SystemClock, Workspace, WorkspaceError, WorkspaceId,
     WorkspaceState, Workspaces,
 };
-
-use common::Counted;
 
 /// A fleet that answers from memory and does nothing on start/stop but note when it
 /// was called, relative to the workspace's deadline.
@@ -263,16 +259,16 @@ async fn engine_drain(pg: &Pg, jobs: usize, config: Config) -> f64 {
     let store = pg.store(10).await;
     let fleet = Fleet::stopping(jobs, |_| Utc::now() - TimeDelta::seconds(1));
     insert_all(&store, fleet.new_jobs(Operation::Stop)).await;
-    let counted = Counted::new(store.clone());
-    let timings = counted.timings.clone();
-    let engine =
-        LifecycleEngine::new(counted, SystemClock::new(), fleet.clone(), config).expect("config");
+    let counted = Tracked::new(store.clone());
+    let engine = LifecycleEngine::new(counted.clone(), SystemClock::new(), fleet.clone(), config)
+        .expect("config");
     let started = Instant::now();
     let report = engine.execute_due().await.expect("drain");
     let rate = report.stopped as f64 / started.elapsed().as_secs_f64();
     if std::env::var_os("BENCH_TIMINGS").is_some() {
-        for (method, (calls, total)) in timings.lock().iter() {
-            let each = total.as_secs_f64() * 1000.0 / *calls as f64;
+        for (method, times) in counted.timings() {
+            let (calls, total) = (times.calls, times.total);
+            let each = total.as_secs_f64() * 1000.0 / calls as f64;
             eprintln!("  {method}: {calls} calls, {each:.2} ms each");
         }
     }
@@ -349,19 +345,19 @@ async fn idle_lateness<S: JobStore>(store: S, n: usize) -> (f64, f64, f64) {
 /// A full scheduler pass over `n` workspaces: the first (creating `n` jobs) and the
 /// next (nothing to change), in ms, with the store round trips of each.
 async fn reconcile<S: JobStore>(store: S, n: usize) -> [(f64, usize); 2] {
-    let store = Counted::new(store);
-    let calls = store.calls.clone();
+    let store = Arc::new(Tracked::new(store));
+    let counted = store.clone();
     let fleet = Fleet::stopping(n, |_| Utc::now() + TimeDelta::hours(8));
     let engine =
         LifecycleEngine::new(store, SystemClock::new(), fleet, Config::default()).expect("config");
     let mut out = [(0.0, 0); 2];
     for slot in &mut out {
-        let before = calls.load(Ordering::Relaxed);
+        let before = counted.calls();
         let started = Instant::now();
         engine.reconcile_all().await.expect("pass");
         *slot = (
             started.elapsed().as_secs_f64() * 1000.0,
-            calls.load(Ordering::Relaxed) - before,
+            counted.calls() - before,
         );
     }
     out

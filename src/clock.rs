@@ -254,6 +254,19 @@ impl FakeClock {
         }
     }
 
+    /// The clock's time: the same as [`Clock::now`], callable without the trait in
+    /// scope.
+    ///
+    /// ```
+    /// use workspace_lifecycle::FakeClock;
+    ///
+    /// let at = "2026-01-05T08:00:00Z".parse().unwrap();
+    /// assert_eq!(FakeClock::new(at).now(), at);
+    /// ```
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.state.lock().now
+    }
+
     /// Moves time forward by `by` (saturating at chrono's limit) and wakes the sleepers
     /// now due, earliest deadline first.
     ///
@@ -416,7 +429,7 @@ impl Drop for SleeperGuard<'_> {
 #[async_trait]
 impl Clock for FakeClock {
     fn now(&self) -> DateTime<Utc> {
-        self.inner.state.lock().now
+        FakeClock::now(self)
     }
 
     async fn sleep_until(&self, deadline: DateTime<Utc>) {

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use common::{advance, advance_to, rt, running_until, settle, spawn_run, stopped_until, t0, ws};
+use common::{rt, running_until, spawn_run, stopped_until, t0, ws};
 use tokio::task::JoinHandle;
-use workspace_lifecycle::testkit::{Behavior, FakeWorkspaces};
+use workspace_lifecycle::testkit::{Behavior, Driver, FakeWorkspaces};
 use workspace_lifecycle::{
-    Clock, Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobListParams, JobState, JobStore,
+    Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobListParams, JobState, JobStore,
     JobStoreAdmin, LifecycleEngine, MockWorkspaces, Workspace, WorkspaceError, WorkspaceRange,
     WorkspaceState,
 };
@@ -237,13 +237,14 @@ fn quiet() -> Config {
 fn run_sleeps_until_the_earliest_deadline_and_acts_on_time() {
     rt().block_on(async {
         let (engine, clock, fleet) = setup(quiet());
+        let driver = Driver::new(clock.clone());
         fleet.insert(running_until(1, t0() + TimeDelta::minutes(30)));
         let (shutdown, run) = spawn_run(&engine);
         clock.wait_for_sleepers(2).await;
-        settle().await;
+        driver.settle().await;
         // The scheduler sleeps a tick; the executor until the job's deadline.
         assert_eq!(clock.next_deadline(), Some(t0() + TimeDelta::minutes(30)));
-        advance_to(&clock, t0() + TimeDelta::minutes(30)).await;
+        driver.advance_to(t0() + TimeDelta::minutes(30)).await;
         assert_eq!(
             fleet.get_snapshot(ws(1)).unwrap().state,
             WorkspaceState::Stopped
@@ -263,10 +264,11 @@ fn run_sleeps_until_the_earliest_deadline_and_acts_on_time() {
 fn run_wakes_early_when_a_sooner_job_appears() {
     rt().block_on(async {
         let (engine, clock, fleet) = setup(quiet());
+        let driver = Driver::new(clock.clone());
         fleet.insert(running_until(1, hours(10)));
         let (shutdown, run) = spawn_run(&engine);
         clock.wait_for_sleepers(2).await;
-        settle().await;
+        driver.settle().await;
         assert_eq!(
             clock.next_deadline(),
             Some(t0() + TimeDelta::hours(1)),
@@ -275,9 +277,9 @@ fn run_wakes_early_when_a_sooner_job_appears() {
         // A service adds an earlier auto-stop and reconciles it at once.
         fleet.insert(running_until(2, t0() + TimeDelta::minutes(5)));
         engine.reconcile_workspace(ws(2)).await.unwrap();
-        settle().await;
+        driver.settle().await;
         assert_eq!(clock.next_deadline(), Some(t0() + TimeDelta::minutes(5)));
-        advance(&clock, Duration::from_secs(300)).await;
+        driver.advance(Duration::from_secs(300)).await;
         assert_eq!(
             fleet.get_snapshot(ws(2)).unwrap().state,
             WorkspaceState::Stopped
@@ -295,13 +297,14 @@ fn run_wakes_early_when_a_sooner_job_appears() {
 fn long_action_keeps_its_lease_and_nobody_else_takes_it() {
     rt().block_on(async {
         let (engine, clock, fleet) = setup(Config::default());
+        let driver = Driver::new(clock.clone());
         fleet.insert(running_until(1, t0()));
         fleet.set_behavior(ws(1), Behavior::Take(Duration::from_secs(240)));
         engine.reconcile_all().await.unwrap();
         let pass = spawn_pass(&engine);
         // Four minutes of a one-minute lease: renewed every 20 s.
         for _ in 0..12 {
-            advance(&clock, Duration::from_secs(20)).await;
+            driver.advance(Duration::from_secs(20)).await;
             assert!(
                 engine
                     .store()
@@ -323,11 +326,12 @@ fn long_action_keeps_its_lease_and_nobody_else_takes_it() {
 fn lost_lease_drops_the_job_and_the_new_holder_finishes_it() {
     rt().block_on(async {
         let (engine, clock, fleet) = setup(Config::default());
+        let driver = Driver::new(clock.clone());
         fleet.insert(running_until(1, t0()));
         fleet.set_behavior(ws(1), Behavior::Hang);
         engine.reconcile_all().await.unwrap();
         let pass = spawn_pass(&engine);
-        settle().await;
+        driver.settle().await;
         // The engine stalls (its renewals do not run) and its lease expires: another
         // executor rescues and re-claims the job.
         let later = t0() + TimeDelta::minutes(5);
@@ -345,7 +349,7 @@ fn lost_lease_drops_the_job_and_the_new_holder_finishes_it() {
             .unwrap();
         assert_eq!(reclaimed[0].attempt, 2);
         // The stalled engine's next renewal finds the lease gone and drops the job.
-        advance(&clock, Duration::from_secs(20)).await;
+        driver.advance(Duration::from_secs(20)).await;
         let report = pass.await.unwrap();
         assert_eq!(report.lease_lost, 1);
         let job = engine
@@ -381,7 +385,8 @@ async fn hanging_start() -> (Engine, FakeClock, FakeWorkspaces, JoinHandle<Execu
 fn hanging_action_times_out_and_is_retried() {
     rt().block_on(async {
         let (engine, clock, fleet, pass) = hanging_start().await;
-        advance(&clock, Duration::from_secs(120)).await;
+        let driver = Driver::new(clock.clone());
+        driver.advance(Duration::from_secs(120)).await;
         let report = pass.await.unwrap();
         assert_eq!(report.retried, 1);
         let job = &jobs_in(&engine, JobState::Pending).await[0];
@@ -405,18 +410,19 @@ fn concurrent_actions_are_bounded_by_config() {
             ..Config::default()
         };
         let (engine, clock, fleet) = setup(config);
+        let driver = Driver::new(clock.clone());
         for n in 1..=5 {
             fleet.insert(running_until(n, t0()));
             fleet.set_behavior(ws(n), Behavior::Take(Duration::from_secs(60)));
         }
         engine.reconcile_all().await.unwrap();
         let pass = spawn_pass(&engine);
-        settle().await;
+        driver.settle().await;
         assert_eq!(jobs_in(&engine, JobState::Running).await.len(), 2);
         assert_eq!(fleet.calls().len(), 2);
-        advance(&clock, Duration::from_secs(60)).await;
+        driver.advance(Duration::from_secs(60)).await;
         assert_eq!(fleet.calls().len(), 4);
-        advance(&clock, Duration::from_secs(120)).await;
+        driver.advance(Duration::from_secs(120)).await;
         let report = pass.await.unwrap();
         assert_eq!((report.claimed, report.stopped), (5, 5));
     });
@@ -430,17 +436,18 @@ fn shutdown_waits_for_the_grace_period_then_leaves_jobs_to_lease_expiry() {
             ..quiet()
         };
         let (engine, clock, fleet) = setup(config.clone());
+        let driver = Driver::new(clock.clone());
         fleet.insert(running_until(1, t0()));
         fleet.insert(running_until(2, t0()));
         fleet.set_behavior(ws(1), Behavior::Hang);
         fleet.set_behavior(ws(2), Behavior::Take(Duration::from_secs(10)));
         let (shutdown, run) = spawn_run(&engine);
-        settle().await;
+        driver.settle().await;
         assert_eq!(jobs_in(&engine, JobState::Running).await.len(), 2);
         shutdown.cancel();
-        settle().await;
+        driver.settle().await;
         assert!(!run.is_finished(), "in-flight actions get the grace period");
-        advance(&clock, Duration::from_secs(30)).await;
+        driver.advance(Duration::from_secs(30)).await;
         let report = run.await.unwrap();
         assert_eq!(
             report.execute.stopped, 1,
@@ -477,6 +484,7 @@ fn shutdown_waits_for_the_grace_period_then_leaves_jobs_to_lease_expiry() {
 fn two_engines_on_one_store_never_act_twice() {
     rt().block_on(async {
         let (a, clock, fleet) = setup(quiet());
+        let driver = Driver::new(clock.clone());
         let b = sibling(&a, quiet());
         for n in 1..=20 {
             fleet.insert(running_until(n, t0() + TimeDelta::minutes(n as i64)));
@@ -484,7 +492,7 @@ fn two_engines_on_one_store_never_act_twice() {
         }
         let (stop_a, run_a) = spawn_run(&a);
         let (stop_b, run_b) = spawn_run(&b);
-        advance(&clock, Duration::from_secs(30 * 60)).await;
+        driver.advance(Duration::from_secs(30 * 60)).await;
         stop_a.cancel();
         stop_b.cancel();
         let (ra, rb) = (run_a.await.unwrap(), run_b.await.unwrap());
@@ -502,7 +510,8 @@ fn two_engines_on_one_store_never_act_twice() {
 fn jobs_of_one_workspace_never_run_at_once() {
     rt().block_on(async {
         let (engine, clock, fleet, first) = hanging_start().await;
-        settle().await;
+        let driver = Driver::new(clock.clone());
+        driver.settle().await;
         // While the start hangs, the user starts it by hand and it gets a due auto-stop.
         fleet.transition(ws(1), WorkspaceState::Running);
         fleet.update(ws(1), |w| w.auto_stop_at = Some(t0()));
@@ -513,7 +522,7 @@ fn jobs_of_one_workspace_never_run_at_once() {
         assert_eq!(fleet.calls().len(), 1);
         // The start times out and its job releases the workspace; the same pass then
         // claims the stop.
-        advance(&clock, Duration::from_secs(120)).await;
+        driver.advance(Duration::from_secs(120)).await;
         let report = first.await.unwrap();
         assert_eq!((report.retried, report.stopped), (1, 1));
         let calls = fleet.calls();
@@ -570,14 +579,15 @@ fn start_jobs_run_the_lead_time_early_and_log_their_deadline() {
             ..quiet()
         };
         let (engine, clock, fleet) = setup(config);
+        let driver = Driver::new(clock.clone());
         let nine = t0() + TimeDelta::hours(1);
         fleet.insert(stopped_until(1, nine));
         fleet.insert(running_until(2, nine));
         let (shutdown, run) = spawn_run(&engine);
         clock.wait_for_sleepers(2).await;
-        settle().await;
+        driver.settle().await;
         assert_eq!(clock.next_deadline(), Some(nine - TimeDelta::minutes(5)));
-        advance_to(&clock, nine).await;
+        driver.advance_to(nine).await;
         let calls = fleet.calls();
         assert_eq!(calls.len(), 2);
         let start = calls.iter().find(|c| c.workspace_id == ws(1)).unwrap();
@@ -623,6 +633,7 @@ fn a_weekday_nine_oclock_start_fires_at_nine_local_on_both_sides_of_a_dst_change
             ..Config::default()
         };
         let (engine, clock, fleet) = setup_at(monday, config);
+        let driver = Driver::new(clock.clone());
         fleet.insert(Workspace {
             auto_start_at: auto_start_at(&schedule, monday),
             ..Workspace::new(ws(1), WorkspaceState::Stopped)
@@ -636,7 +647,7 @@ fn a_weekday_nine_oclock_start_fires_at_nine_local_on_both_sides_of_a_dst_change
         });
         let (shutdown, run) = spawn_run(&engine);
         // Two working weeks; Berlin moves to summer time on Sunday 29 March.
-        advance_to(&clock, monday + TimeDelta::days(12)).await;
+        driver.advance_to(monday + TimeDelta::days(12)).await;
         shutdown.cancel();
         run.await.unwrap();
         let starts: Vec<String> = fleet

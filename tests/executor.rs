@@ -7,9 +7,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mockall::predicate::eq;
 use uuid::Uuid;
 use workspace_lifecycle::{
-    Clock, Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobInsertParams, JobState,
-    JobStore, JobStoreAdmin, LifecycleEngine, LogLine, MockWorkspaces, NewJob, Operation,
-    RetryPolicy, Workspace, WorkspaceError, WorkspaceId, WorkspaceState,
+    Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobInsertParams, JobState, JobStore,
+    JobStoreAdmin, LifecycleEngine, LogLine, MockWorkspaces, NewJob, Operation, RetryPolicy,
+    Workspace, WorkspaceError, WorkspaceId, WorkspaceState,
 };
 
 type Engine = LifecycleEngine<InMemoryStore, FakeClock, MockWorkspaces>;

@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use common::{advance_to, rt, running_until, settle, spawn_run, stopped_until, t0, ws};
+use common::{rt, running_until, spawn_run, stopped_until, t0, ws};
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
     SharedString, Unit,
 };
-use workspace_lifecycle::testkit::FakeWorkspaces;
+use workspace_lifecycle::testkit::{self, Driver, FakeWorkspaces};
 use workspace_lifecycle::{
     telemetry, Config, Event, EventKind, Events, FakeClock, InMemoryStore, JobListParams, JobState,
     JobStore, JobStoreAdmin, LifecycleEngine, Workspace, WorkspaceState,
@@ -49,7 +49,7 @@ async fn drain(events: &mut Events) -> Vec<Event> {
                 Some(event) => out.push(event),
                 None => return out,
             },
-            () = settle() => return out,
+            () = testkit::idle() => return out,
         }
     }
 }
@@ -267,11 +267,12 @@ fn stop_reminders_come_once_per_occurrence_before_the_deadline() {
             ..Config::default()
         };
         let (engine, clock, fleet) = setup(config);
+        let driver = Driver::new(clock.clone());
         let mut events = engine.subscribe();
         fleet.insert(running_until(1, minutes(60)));
         fleet.insert(running_until(2, minutes(60)));
         let (shutdown, run) = spawn_run(&engine);
-        advance_to(&clock, minutes(49)).await;
+        driver.advance_to(minutes(49)).await;
         let soon = |events: &[Event]| -> Vec<(u128, DateTime<Utc>, DateTime<Utc>, Duration)> {
             events
                 .iter()
@@ -286,14 +287,14 @@ fn stop_reminders_come_once_per_occurrence_before_the_deadline() {
         assert!(soon(&drain(&mut events).await).is_empty(), "not yet");
         // Workspace 2's user is active: its stop moves to 90 before the reminder.
         fleet.update(ws(2), |w| w.auto_stop_at = Some(minutes(90)));
-        advance_to(&clock, minutes(59)).await;
+        driver.advance_to(minutes(59)).await;
         let ten = Duration::from_secs(600);
         assert_eq!(
             soon(&drain(&mut events).await),
             [(1, minutes(50), minutes(60), ten)],
             "workspace 1 at 50, exactly once over ten passes; none for 2's old time"
         );
-        advance_to(&clock, minutes(85)).await;
+        driver.advance_to(minutes(85)).await;
         assert_eq!(
             soon(&drain(&mut events).await),
             [(2, minutes(80), minutes(90), ten)]
@@ -316,13 +317,14 @@ fn no_reminder_when_the_stop_is_gone_or_too_close() {
             ..Config::default()
         };
         let (engine, clock, fleet) = setup(config);
+        let driver = Driver::new(clock.clone());
         let mut events = engine.subscribe();
         fleet.insert(running_until(1, minutes(30)));
         let (shutdown, run) = spawn_run(&engine);
-        advance_to(&clock, minutes(15)).await;
+        driver.advance_to(minutes(15)).await;
         // The user stops the workspace by hand: no reminder of a stop that will not come.
         fleet.transition(ws(1), WorkspaceState::Stopped);
-        advance_to(&clock, minutes(40)).await;
+        driver.advance_to(minutes(40)).await;
         let any = drain(&mut events).await;
         assert!(
             !any.iter()
@@ -458,6 +460,7 @@ fn run_prunes_on_its_timer() {
             ..Config::default()
         };
         let (engine, clock, fleet) = setup(config);
+        let driver = Driver::new(clock.clone());
         for n in 1..=5 {
             fleet.insert(running_until(n, minutes(1)));
         }
@@ -473,12 +476,12 @@ fn run_prunes_on_its_timer() {
                 .len()
         };
         let (shutdown, run) = spawn_run(&engine);
-        settle().await;
+        driver.settle().await;
         assert_eq!(count(engine.clone()).await, 5, "too young at start");
         // Finished at 1; kept an hour and a lease: gone at the first prune after 62.
-        advance_to(&clock, minutes(61)).await;
+        driver.advance_to(minutes(61)).await;
         assert_eq!(count(engine.clone()).await, 5);
-        advance_to(&clock, minutes(71)).await;
+        driver.advance_to(minutes(71)).await;
         assert_eq!(
             count(engine.clone()).await,
             0,
@@ -633,6 +636,7 @@ fn metrics_move_with_what_the_engine_does() {
                 ..Config::default()
             };
             let (engine, clock, fleet) = setup(config);
+            let driver = Driver::new(clock.clone());
             fleet.insert(running_until(1, minutes(10)));
             fleet.insert(running_until(2, minutes(10)));
             fleet.insert(stopped_until(3, minutes(20)));
@@ -660,13 +664,13 @@ fn metrics_move_with_what_the_engine_does() {
                 let engine = engine.clone();
                 async move { engine.execute_due().await.unwrap() }
             });
-            settle().await;
+            driver.settle().await;
             assert_eq!(
                 recorder.gauge(&name(telemetry::JOBS_IN_FLIGHT, "")),
                 1.0,
                 "workspace 2's stop is held"
             );
-            advance_to(&clock, minutes(11)).await;
+            driver.advance_to(minutes(11)).await;
             pass.await.unwrap();
             assert_eq!(recorder.gauge(&name(telemetry::JOBS_IN_FLIGHT, "")), 0.0);
             assert_eq!(
@@ -799,11 +803,12 @@ fn idle_ticks_are_quiet_and_each_action_is_traced() {
     tracing::subscriber::with_default(traced.clone(), || {
         rt().block_on(async {
             let (engine, clock, fleet) = setup(Config::default());
+            let driver = Driver::new(clock.clone());
             for n in 1..=10 {
                 fleet.insert(Workspace::new(ws(n), WorkspaceState::Running));
             }
             let (shutdown, run) = spawn_run(&engine);
-            advance_to(&clock, minutes(30)).await;
+            driver.advance_to(minutes(30)).await;
             assert_eq!(*traced.loud.lock().unwrap(), Vec::<String>::new());
             let passes = traced
                 .spans
@@ -815,7 +820,7 @@ fn idle_ticks_are_quiet_and_each_action_is_traced() {
             assert!(passes >= 30, "a span per pass: {passes}");
 
             fleet.update(ws(3), |w| w.auto_stop_at = Some(minutes(40)));
-            advance_to(&clock, minutes(41)).await;
+            driver.advance_to(minutes(41)).await;
             let loud = traced.loud.lock().unwrap().clone();
             assert_eq!(loud.len(), 1, "{loud:?}");
             assert!(

@@ -24,23 +24,22 @@ mod common;
 mod pg;
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use common::{settle, settle_io, t0, ws, Counted};
+use common::{t0, ws};
 use proptest::prelude::*;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use workspace_lifecycle::scheduler::{plan, Change};
 use workspace_lifecycle::testkit::{
-    job_table_violations, left_behind, owed_occurrences, Behavior, FakeWorkspaces,
+    job_table_violations, left_behind, owed_occurrences, Behavior, Driver, FakeWorkspaces, Tracked,
 };
 use workspace_lifecycle::{
-    deadline_supported, Clock, Config, ExecutorId, FakeClock, InMemoryStore, Job, JobId,
-    JobListParams, JobState, JobStore, JobStoreAdmin, LifecycleEngine, Operation, RetryPolicy,
-    Workspace, WorkspaceId, WorkspaceState,
+    deadline_supported, Config, ExecutorId, FakeClock, InMemoryStore, Job, JobId, JobListParams,
+    JobState, JobStore, JobStoreAdmin, LifecycleEngine, Operation, RetryPolicy, Workspace,
+    WorkspaceId, WorkspaceState,
 };
 
 const WORKSPACES: u8 = 4;
@@ -148,8 +147,8 @@ struct World<S: JobStore + Clone> {
     /// Whether an engine has crashed: only then may a lease expire.
     crashed: bool,
     store: S,
-    /// Store calls in flight, for stores with real I/O; `None` for the in-memory one.
-    busy: Option<Arc<AtomicUsize>>,
+    /// Moves the clock; also waits out the store's I/O for a store with real I/O.
+    driver: Driver,
     clock: FakeClock,
     fleet: FakeWorkspaces,
     nodes: Vec<Node<S>>,
@@ -184,8 +183,10 @@ fn setup() -> impl Strategy<Value = Setup> {
 }
 
 impl<S: JobStoreAdmin + Clone> World<S> {
-    fn new(setup: &Setup, store: S, busy: Option<Arc<AtomicUsize>>) -> Self {
+    /// `track` adds the store's I/O to the driver, for a store with real I/O.
+    fn new(setup: &Setup, store: S, track: impl FnOnce(Driver) -> Driver) -> Self {
         let clock = FakeClock::new(t0());
+        let driver = track(Driver::new(clock.clone()));
         let fleet = FakeWorkspaces::new(clock.clone());
         let at = |m: &i16| t0() + TimeDelta::minutes((*m).into());
         for (n, (running, start, stop)) in (0..WORKSPACES).zip(&setup.initial) {
@@ -214,7 +215,7 @@ impl<S: JobStoreAdmin + Clone> World<S> {
         let mut world = World {
             crashed: false,
             store,
-            busy,
+            driver,
             clock,
             fleet,
             nodes: Vec::new(),
@@ -227,32 +228,15 @@ impl<S: JobStoreAdmin + Clone> World<S> {
     }
 
     async fn settle(&self) {
-        match &self.busy {
-            Some(busy) => settle_io(busy).await,
-            None => settle().await,
-        }
+        self.driver.settle().await;
     }
 
-    /// Moves the clock to `target` as real time passes: through every sleeper's
-    /// deadline on the way, letting the woken tasks run before going on.
     async fn advance_to(&self, target: DateTime<Utc>) {
-        self.settle().await;
-        while let Some(next) = self.clock.next_deadline() {
-            if next > target {
-                break;
-            }
-            self.clock.set(next.max(self.clock.now()));
-            self.settle().await;
-        }
-        if self.clock.now() < target {
-            self.clock.set(target);
-        }
-        self.settle().await;
+        self.driver.advance_to(target).await;
     }
 
     async fn advance(&self, by: Duration) {
-        let target = self.clock.now() + TimeDelta::from_std(by).unwrap();
-        self.advance_to(target).await;
+        self.driver.advance(by).await;
     }
 
     async fn jobs(&self) -> Vec<Job> {
@@ -506,7 +490,11 @@ async fn run_history<S: JobStoreAdmin + Clone>(
 }
 
 fn memory_world(setup: &Setup) -> World<Arc<InMemoryStore>> {
-    World::new(setup, Arc::new(InMemoryStore::with_seed(setup.seed)), None)
+    World::new(
+        setup,
+        Arc::new(InMemoryStore::with_seed(setup.seed)),
+        |driver| driver,
+    )
 }
 
 /// At least 32 cases on Postgres; `PG_PROPTEST_CASES` raises it.
@@ -546,9 +534,9 @@ proptest! {
         quiet_injected_panics();
         common::rt().block_on(async {
             let Some(db) = pg::test_db(6).await else { return Ok(()) };
-            let store = Counted::new(db.store.clone());
-            let busy = store.busy.clone();
-            run_history(World::new(&setup, store, Some(busy)), &ops).await
+            let store = Tracked::new(db.store.clone());
+            let world = World::new(&setup, store.clone(), |driver| driver.track_io(&store));
+            run_history(world, &ops).await
         })?;
     }
 }
@@ -705,7 +693,7 @@ fn a_crash_mid_action_is_finished_by_the_other_engine() {
             initial: vec![(false, None, None); 4],
             recompute: None,
         });
-        settle().await;
+        world.settle().await;
         world
             .fleet
             .set_behavior(ws(0), Behavior::Take(Duration::from_secs(600)));

@@ -11,11 +11,11 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
-use common::{settle_io, t0, ws, Counted};
+use common::{t0, ws};
 use tokio_util::sync::CancellationToken;
-use workspace_lifecycle::testkit::{Behavior, CallOutcome, FakeWorkspaces};
+use workspace_lifecycle::testkit::{Behavior, CallOutcome, Driver, FakeWorkspaces, Tracked};
 use workspace_lifecycle::{
-    Clock, Config, FakeClock, JobListParams, JobState, JobStoreAdmin, LifecycleEngine, Occurrence,
+    Config, FakeClock, JobListParams, JobState, JobStoreAdmin, LifecycleEngine, Occurrence,
     Operation, PgStore, Readiness, RunReport, Workspace, WorkspaceState,
 };
 
@@ -39,11 +39,7 @@ fn next_start(t: DateTime<Utc>, minute: u32) -> DateTime<Utc> {
 
 #[test]
 fn postgres_four_replicas_act_on_every_occurrence_exactly_once() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    common::rt().block_on(async {
         let Some(db) = pg::test_db(2).await else { return };
         let clock = FakeClock::new(t0());
         let fleet = FakeWorkspaces::new(clock.clone());
@@ -86,39 +82,34 @@ fn postgres_four_replicas_act_on_every_occurrence_exactly_once() {
             poll_interval: Duration::from_secs(300),
             ..Config::default()
         };
-        let busy = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // The engines' stores counted as one, so the driver waits out all their I/O.
+        let counted = Tracked::new(db.store.clone());
+        let driver = Driver::new(clock.clone()).track_io(&counted);
         let mut runs = Vec::new();
         let shutdown = CancellationToken::new();
         for _ in 0..ENGINES {
             let store: PgStore = db.another_store(4).await;
-            let store = Counted { busy: busy.clone(), ..Counted::new(store) };
+            let store = counted.wrap(store);
             let engine = LifecycleEngine::new(store, clock.clone(), fleet.clone(), config.clone()).unwrap();
             let shutdown = shutdown.clone();
             runs.push(tokio::spawn(async move { engine.run(shutdown).await }));
         }
 
-        // Three days, timer to timer; every few hours, check that no workspace has two
+        // Three days, timer to timer; every three hours, check that no workspace has two
         // jobs in flight.
         let end = t0() + TimeDelta::days(DAYS);
-        let mut next_check = t0();
-        settle_io(&busy).await;
         while clock.now() < end {
-            let next = clock.next_deadline().unwrap_or(end).min(end);
-            clock.set(next.max(clock.now()));
-            settle_io(&busy).await;
-            if clock.now() >= next_check {
-                next_check = clock.now() + TimeDelta::hours(3);
-                let running = db
-                    .store
-                    .job_list(JobListParams { state: Some(JobState::Running), ..JobListParams::default() })
-                    .await
-                    .unwrap();
-                let workspaces: HashSet<_> = running.iter().map(|j| j.workspace_id).collect();
-                assert_eq!(workspaces.len(), running.len(), "two jobs in flight for one workspace at {}", clock.now());
-            }
+            driver.advance_to((clock.now() + TimeDelta::hours(3)).min(end)).await;
+            let running = db
+                .store
+                .job_list(JobListParams { state: Some(JobState::Running), ..JobListParams::default() })
+                .await
+                .unwrap();
+            let workspaces: HashSet<_> = running.iter().map(|j| j.workspace_id).collect();
+            assert_eq!(workspaces.len(), running.len(), "two jobs in flight for one workspace at {}", clock.now());
         }
         shutdown.cancel();
-        settle_io(&busy).await;
+        driver.settle().await;
         clock.advance(config.shutdown_grace);
         let mut total = RunReport::default();
         for run in runs {

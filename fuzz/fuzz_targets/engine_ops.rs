@@ -41,9 +41,9 @@ use workspace_lifecycle::testkit::{
     job_table_violations, left_behind, owed_occurrences, Behavior, FakeWorkspaces,
 };
 use workspace_lifecycle::{
-    Clock, Config, Error, ExecuteReport, FakeClock, InMemoryStore, Job, JobId, JobState,
-    JobStoreAdmin, LifecycleEngine, RetryPolicy, Workspace, WorkspaceId, WorkspaceState,
-    EARLIEST_DEADLINE, LATEST_DEADLINE,
+    Config, Error, ExecuteReport, FakeClock, InMemoryStore, Job, JobId, JobState, JobStoreAdmin,
+    LifecycleEngine, RetryPolicy, Workspace, WorkspaceId, WorkspaceState, EARLIEST_DEADLINE,
+    LATEST_DEADLINE,
 };
 
 /// Workspaces per input.
