@@ -38,7 +38,7 @@ use table::Table;
 /// next wake-up and the statistics read every running job (at most the engines'
 /// permits), and `job_list` and the statistics' counts read every job they count.
 ///
-/// Memory: a pending job takes about MEMNOLOG bytes, MEMLOG with the line the
+/// Memory: a pending job takes about 580 bytes, 1,000 with the line the
 /// scheduler writes when it creates one (at 1,000,000 jobs; docs/performance.md).
 /// Pruning frees a job and its log lines.
 ///
@@ -127,7 +127,10 @@ impl InMemoryStore {
     /// ```
     pub fn jobs(&self) -> Vec<Job> {
         let table = self.table.lock();
-        table.rows.values().map(|row| row.job.clone()).collect()
+        let mut jobs: Vec<Job> = table.rows.values().map(|row| row.job.clone()).collect();
+        // Sorted, so that a seeded run lists its jobs in the same order every time.
+        jobs.sort_unstable_by_key(|job| job.id);
+        jobs
     }
 
     fn changed(&self) {

@@ -26,10 +26,8 @@ pub(super) struct Row {
 /// state.
 #[derive(Debug)]
 pub(super) struct Table {
-    /// Every job with its lines, by id: the primary key. A `BTreeMap` so that
-    /// [`InMemoryStore::jobs`](super::InMemoryStore::jobs) lists a seeded run's jobs in
-    /// the same order every time.
-    pub(super) rows: BTreeMap<JobId, Row>,
+    /// Every job with its lines, by id: the primary key.
+    pub(super) rows: HashMap<JobId, Row>,
     /// Open jobs by (workspace, operation), as `workspace_lifecycle_job_open`: the
     /// "one open job" rule, and the ordered ranges `job_list_open` reads.
     pub(super) open: BTreeMap<(WorkspaceId, Operation), JobId>,
@@ -70,7 +68,7 @@ impl Table {
     /// An empty table whose ids are drawn from `seed`.
     pub(super) fn new(seed: u64) -> Self {
         Table {
-            rows: BTreeMap::new(),
+            rows: HashMap::new(),
             open: BTreeMap::new(),
             done: HashSet::new(),
             pending: BTreeSet::new(),
