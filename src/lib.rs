@@ -45,7 +45,7 @@
 //!   [`telemetry`]).
 //! - `cli`: the `workspace-lifecycle` operator binary (implies `postgres`).
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod clock;
 mod config;

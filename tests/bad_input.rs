@@ -115,7 +115,7 @@ fn configs_that_cannot_work_are_refused_at_construction() {
             FakeWorkspaces::new(clock),
             config,
         );
-        let got = result.err().expect(error).to_string();
+        let got = result.expect_err(error).to_string();
         assert!(got.contains(error), "got {got:?}, want {error:?}");
     }
 }

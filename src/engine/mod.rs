@@ -101,6 +101,17 @@ impl<S: JobStore, C: Clock, W: Workspaces> Clone for LifecycleEngine<S, C, W> {
     }
 }
 
+// By hand: the store, clock and adapter need not be `Debug`, and the identity and
+// settings are what a log line about an engine needs.
+impl<S: JobStore, C: Clock, W: Workspaces> std::fmt::Debug for LifecycleEngine<S, C, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LifecycleEngine")
+            .field("executor_id", &self.inner.executor_id)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     /// An engine over `store`, `clock` and `workspaces`, with a fresh executor id.
     ///
