@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::textual_enum;
 use crate::ids::WorkspaceId;
-pub(crate) use crate::ids::{ExecutorId, JobId};
+use crate::ids::{ExecutorId, JobId};
 
 mod log;
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 use crate::error::{textual_enum, WorkspaceError};
-pub(crate) use crate::ids::WorkspaceId;
+use crate::ids::WorkspaceId;
 use crate::job::Operation;
 
 /// Where a workspace is, as its owner reports it.

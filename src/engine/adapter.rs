@@ -20,10 +20,11 @@ use std::time::Duration;
 use super::LifecycleEngine;
 use crate::clock::{add, Clock};
 use crate::error::WorkspaceError;
+use crate::ids::WorkspaceId;
 use crate::job::Operation;
 use crate::store::JobStore;
 use crate::telemetry::record;
-use crate::workspace::{Workspace, WorkspaceId, Workspaces};
+use crate::workspace::{Workspace, Workspaces};
 
 /// The user's workspaces, as the engine calls them: bounded in time, panics caught,
 /// times rounded to the store's precision.

@@ -21,9 +21,10 @@ use tokio_util::sync::ReusableBoxFuture;
 
 use super::LifecycleEngine;
 use crate::clock::Clock;
-use crate::job::{Job, JobId, Operation};
+use crate::ids::{JobId, WorkspaceId};
+use crate::job::{Job, Operation};
 use crate::store::JobStore;
-use crate::workspace::{WorkspaceId, Workspaces};
+use crate::workspace::Workspaces;
 
 /// Something that happened to one job, as one engine saw it.
 ///

@@ -27,7 +27,8 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ConfigError;
-use crate::job::{ExecutorId, LogLine};
+use crate::ids::ExecutorId;
+use crate::job::LogLine;
 use crate::store::JobStore;
 use crate::workspace::Workspaces;
 

@@ -18,9 +18,10 @@ use tokio_util::sync::CancellationToken;
 use super::events::EventKind;
 use super::LifecycleEngine;
 use crate::clock::{sub, Clock};
-use crate::job::{Job, JobId, JobState, Operation};
+use crate::ids::{JobId, WorkspaceId};
+use crate::job::{Job, JobState, Operation};
 use crate::store::JobStore;
-use crate::workspace::{Readiness, WorkspaceId, Workspaces};
+use crate::workspace::{Readiness, Workspaces};
 
 /// The reminders one engine has yet to send, and the occurrences it sent.
 #[derive(Default)]

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{InMemoryStore, JobClaimParams, JobInsertParams, JobStore, NewJob};
-use crate::job::{ExecutorId, Job, LogLine, Operation};
-use crate::workspace::WorkspaceId;
+use crate::ids::{ExecutorId, WorkspaceId};
+use crate::job::{Job, LogLine, Operation};
 
 /// A store holding two stop jobs, both with the deadline `now` and the log line
 /// "auto-stop scheduled": `running` (workspace 2) was claimed at `now` with a 60 s

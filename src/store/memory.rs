@@ -25,7 +25,8 @@ use super::{
 };
 use crate::clock::add;
 use crate::error::StoreError;
-use crate::job::{Job, JobId, JobLog, JobState, Occurrence, Operation};
+use crate::ids::JobId;
+use crate::job::{Job, JobLog, JobState, Occurrence, Operation};
 
 mod table;
 

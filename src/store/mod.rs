@@ -48,7 +48,8 @@ pub use params::{
 pub use postgres::{PgStore, DEFAULT_SCHEMA};
 
 use crate::error::StoreError;
-use crate::job::{Job, JobId, JobLog};
+use crate::ids::JobId;
+use crate::job::{Job, JobLog};
 
 /// The job table, as the engine uses it.
 ///

@@ -7,11 +7,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::error::StoreError;
+use crate::ids::{ExecutorId, JobId, WorkspaceId};
 use crate::job::{
-    deadline_supported, ExecutorId, Job, JobId, JobState, LogLine, Operation, EARLIEST_DEADLINE,
-    LATEST_DEADLINE,
+    deadline_supported, Job, JobState, LogLine, Operation, EARLIEST_DEADLINE, LATEST_DEADLINE,
 };
-use crate::workspace::WorkspaceId;
 
 /// Refuses a deadline or `run_at` outside the range every store holds
 /// ([`EARLIEST_DEADLINE`]..=[`LATEST_DEADLINE`]), so both stores answer out-of-range

@@ -15,8 +15,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::job::{ExecutorId, Job, JobId, Operation};
-use crate::workspace::WorkspaceId;
+use crate::ids::{ExecutorId, JobId, WorkspaceId};
+use crate::job::{Job, Operation};
 
 /// Postgres' timestamp epoch, 2000-01-01T00:00:00Z, as seconds since the Unix epoch.
 const PG_EPOCH_UNIX_SECS: i64 = 946_684_800;

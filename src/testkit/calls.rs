@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::WorkspaceId;
 use crate::job::{Occurrence, Operation};
-use crate::workspace::{Workspace, WorkspaceId};
+use crate::workspace::Workspace;
 
 /// How a workspace answers start and stop.
 ///

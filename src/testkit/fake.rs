@@ -11,8 +11,9 @@ use parking_lot::Mutex;
 use super::calls::{Behavior, Call, CallOutcome, TransitionHook};
 use crate::clock::{add, Clock};
 use crate::error::WorkspaceError;
+use crate::ids::WorkspaceId;
 use crate::job::{Occurrence, Operation};
-use crate::workspace::{Readiness, Workspace, WorkspaceId, WorkspaceState, Workspaces};
+use crate::workspace::{Readiness, Workspace, WorkspaceState, Workspaces};
 
 /// In-memory workspaces with fault injection. Clones share one fleet.
 ///

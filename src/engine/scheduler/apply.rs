@@ -13,7 +13,8 @@ use crate::clock::Clock;
 use crate::engine::events::EventKind;
 use crate::engine::LifecycleEngine;
 use crate::error::Error;
-use crate::job::{Job, JobId, LogLine};
+use crate::ids::JobId;
+use crate::job::{Job, LogLine};
 use crate::store::{
     JobCancel, JobCancelParams, JobInsertParams, JobReschedule, JobRescheduleParams, JobStore,
     NewJob, Rescheduled,

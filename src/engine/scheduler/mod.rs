@@ -17,10 +17,11 @@ use tracing::Instrument;
 use super::LifecycleEngine;
 use crate::clock::{add, Clock};
 use crate::error::{Error, WorkspaceError};
+use crate::ids::WorkspaceId;
 use crate::job::Job;
 use crate::store::{JobStore, WorkspaceRange};
 use crate::telemetry::record;
-use crate::workspace::{Workspace, WorkspaceId, Workspaces};
+use crate::workspace::{Workspace, Workspaces};
 
 pub use rule::{plan, Change};
 

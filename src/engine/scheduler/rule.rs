@@ -7,10 +7,11 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::sub;
 use crate::config::Config;
+use crate::ids::WorkspaceId;
 use crate::job::{
     deadline_supported, Job, JobState, Operation, EARLIEST_DEADLINE, LATEST_DEADLINE,
 };
-use crate::workspace::{Readiness, Workspace, WorkspaceId};
+use crate::workspace::{Readiness, Workspace};
 
 /// One change the reconcile rule asks for, with everything its write and its report
 /// need.

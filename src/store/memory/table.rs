@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::config::splitmix64;
 use crate::error::StoreError;
-use crate::job::{Job, JobId, JobLog, JobState, LogLine, Occurrence, Operation};
-use crate::workspace::WorkspaceId;
+use crate::ids::{JobId, WorkspaceId};
+use crate::job::{Job, JobLog, JobState, LogLine, Occurrence, Operation};
 
 /// A job and its log lines, oldest first: a row of the job table and its rows of the
 /// logs table.

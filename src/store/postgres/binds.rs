@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::q;
 use crate::error::StoreError;
-use crate::job::{JobId, LogLine};
+use crate::ids::JobId;
+use crate::job::LogLine;
 
 pub(super) fn attempt_param(attempt: u32) -> Result<i32, StoreError> {
     i32::try_from(attempt).map_err(|_| {

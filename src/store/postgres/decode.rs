@@ -7,7 +7,8 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::job::{Job, JobId};
+use crate::ids::JobId;
+use crate::job::Job;
 use crate::store::row::JobRow;
 
 /// Maps a driver error to the store's typed errors.

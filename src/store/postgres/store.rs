@@ -16,7 +16,8 @@ use super::decode::{
 use super::{q, PgStore};
 use crate::clock::add;
 use crate::error::{ParseNameError, StoreError};
-use crate::job::{Job, JobId, JobLog, JobState, LogLine, Operation, LATEST_DEADLINE};
+use crate::ids::JobId;
+use crate::job::{Job, JobLog, JobState, LogLine, Operation, LATEST_DEADLINE};
 use crate::store::{
     check_times, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams,
     JobListParams, JobLogInsertParams, JobPruneParams, JobRenewLeaseParams, JobRescheduleParams,
