@@ -24,7 +24,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use workspace_lifecycle::schedule::{auto_start_at, auto_stop_at, AutoStop, Schedule};
-use workspace_lifecycle::testkit::{Behavior, CallOutcome, FakeWorkspaces, SeededRng};
+use workspace_lifecycle::testkit::{self, Behavior, CallOutcome, FakeWorkspaces, SeededRng};
 use workspace_lifecycle::{
     Config, FakeClock, InMemoryStore, JobState, LifecycleEngine, Occurrence, Operation, Readiness,
     RunReport, Workspace, WorkspaceId, WorkspaceState,
@@ -167,9 +167,7 @@ fn build_fleet(args: &Args, start: DateTime<Utc>, fake: &FakeWorkspaces) -> Flee
 
 /// Lets every runnable task run until all wait on the clock or on each other.
 async fn settle() {
-    for _ in 0..64 {
-        tokio::task::yield_now().await;
-    }
+    testkit::idle().await;
 }
 
 type Engine = LifecycleEngine<Arc<InMemoryStore>, FakeClock, FakeWorkspaces>;
@@ -190,10 +188,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // The testkit's runtime says when every task waits (`testkit::idle`).
+    let runtime = match testkit::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start a runtime: {e}");

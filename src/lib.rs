@@ -14,8 +14,7 @@
 //! You implement [`Workspaces`] over your own data and run one engine per process:
 //!
 //! ```no_run
-//! use tokio_util::sync::CancellationToken;
-//! use workspace_lifecycle::{Config, InMemoryStore, LifecycleEngine, SystemClock};
+//! use workspace_lifecycle::{CancellationToken, Config, InMemoryStore, LifecycleEngine, SystemClock};
 //! # use workspace_lifecycle::testkit::FakeWorkspaces as MyWorkspaces;
 //!
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -78,6 +77,10 @@ pub use job::{
     deadline_supported, Job, JobLog, JobState, LogLevel, LogLine, Occurrence, Operation,
     EARLIEST_DEADLINE, LATEST_DEADLINE,
 };
+/// Re-exported (feature `postgres`): [`PgStore`] is built from a `sqlx::PgPool`, at the
+/// version this crate uses.
+#[cfg(feature = "postgres")]
+pub use sqlx;
 /// The store examples' shared fixture; public only for doc tests.
 #[doc(hidden)]
 pub use store::doc_support;

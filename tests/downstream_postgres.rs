@@ -1,5 +1,5 @@
 //! A user's test, written as a downstream crate would write it: the crate's public API
-//! only (with tokio and sqlx, which a user of `PgStore` has anyway), no yield counts
+//! only (sqlx comes re-exported with `PgStore`; tokio is the user's own), no yield counts
 //! and no store wrapper of its own. The engine's run loop works on `PgStore` in the
 //! background while `testkit::Driver` moves a `FakeClock` across the workspaces'
 //! deadlines, waiting out the store's I/O through `testkit::Tracked`.
@@ -10,8 +10,8 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
 use workspace_lifecycle::chrono::{DateTime, TimeDelta, Utc};
+use workspace_lifecycle::sqlx::postgres::PgPoolOptions;
 use workspace_lifecycle::testkit::{self, Behavior, CallOutcome, Driver, FakeWorkspaces, Tracked};
 use workspace_lifecycle::{
     CancellationToken, Config, FakeClock, LifecycleEngine, Operation, PgStore, Uuid, Workspace,
@@ -66,13 +66,7 @@ fn the_run_loop_on_postgres_acts_at_each_deadline_driven_by_the_fake_clock() {
         // The scenario runs as a task of its own so a failed assertion still drops the
         // schema below.
         let outcome = tokio::spawn(scenario(store.clone())).await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "drop schema if exists {} cascade",
-            store.schema()
-        )))
-        .execute(store.pool())
-        .await
-        .unwrap();
+        store.drop_schema().await.unwrap();
         if let Err(failed) = outcome {
             std::panic::resume_unwind(failed.into_panic());
         }

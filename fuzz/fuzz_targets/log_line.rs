@@ -1,4 +1,4 @@
-//! Fuzzes `LogLine::new`, the fitting of a log line to the seed's `varchar(1024)`,
+//! Fuzzes `LogLine::new`, the fitting of a log line to the logs table's `varchar(1024)`,
 //! against what its documentation promises, computed here independently:
 //!
 //! - NUL characters become the two characters `\0`;
