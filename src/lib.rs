@@ -89,10 +89,11 @@ pub use store::doc_support;
 #[doc(hidden)]
 pub use store::row;
 pub use store::{
-    InMemoryStore, JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams,
-    JobListParams, JobLogInsertParams, JobPruneParams, JobRenewLeaseParams, JobReschedule,
-    JobRescheduleParams, JobRetryParams, JobStats, JobStatsParams, JobStore, JobStoreAdmin, NewJob,
-    NewJobLog, Rescheduled, WorkspaceRange,
+    InMemoryStore, JobCancel, JobCancelParams, JobClaimParams, JobComplete, JobCompleteBatchParams,
+    JobCompleteParams, JobInsertParams, JobListParams, JobLogInsertParams, JobNextDueParams,
+    JobPruneParams, JobRenewLeaseParams, JobReschedule, JobRescheduleParams, JobRescueParams,
+    JobRetryParams, JobStats, JobStatsParams, JobStore, JobStoreAdmin, NewJob, NewJobLog,
+    Rescheduled, WorkspaceRange,
 };
 #[cfg(feature = "postgres")]
 pub use store::{PgStore, DEFAULT_SCHEMA};

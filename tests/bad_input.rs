@@ -14,9 +14,9 @@ use workspace_lifecycle::row::JobRow;
 use workspace_lifecycle::schedule::Schedule;
 use workspace_lifecycle::testkit::FakeWorkspaces;
 use workspace_lifecycle::{
-    Config, FakeClock, InMemoryStore, JobListParams, JobLogInsertParams, JobState, JobStore,
-    JobStoreAdmin, LifecycleEngine, LogLevel, LogLine, NewJobLog, RetryPolicy, StoreError,
-    Workspace, WorkspaceState, EARLIEST_DEADLINE, LATEST_DEADLINE, MAX_DURATION,
+    Config, FakeClock, InMemoryStore, JobListParams, JobLogInsertParams, JobNextDueParams,
+    JobState, JobStore, JobStoreAdmin, LifecycleEngine, LogLevel, LogLine, NewJobLog, RetryPolicy,
+    StoreError, Workspace, WorkspaceState, EARLIEST_DEADLINE, LATEST_DEADLINE, MAX_DURATION,
 };
 
 use common::{t0, ws};
@@ -303,7 +303,7 @@ fn postgres_undecodable_rows_are_set_aside_and_good_jobs_still_run() {
         assert_eq!(set_aside, 3, "each bad row cancelled with its reason");
         // Nothing is left due, and the executor's next-due query is not thrown by them.
         assert_eq!(engine.execute_due().await.unwrap().claimed, 0);
-        assert_eq!(db.store.job_next_due(t0()).await.unwrap(), None);
+        assert_eq!(db.store.job_next_due(JobNextDueParams { now: t0() }).await.unwrap(), None);
         let listed = db.store.job_list(JobListParams::default()).await;
         assert!(
             matches!(&listed, Err(StoreError::InvalidData(m)) if m.contains("job ")),

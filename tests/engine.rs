@@ -12,9 +12,9 @@ use common::{rt, running_until, spawn_run, stopped_until, t0, ws};
 use tokio::task::JoinHandle;
 use workspace_lifecycle::testkit::{Behavior, Driver, FakeWorkspaces};
 use workspace_lifecycle::{
-    Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobListParams, JobState, JobStore,
-    JobStoreAdmin, LifecycleEngine, MockWorkspaces, Workspace, WorkspaceError, WorkspaceRange,
-    WorkspaceState,
+    Config, ExecuteReport, FakeClock, InMemoryStore, Job, JobListParams, JobRescueParams, JobState,
+    JobStore, JobStoreAdmin, LifecycleEngine, MockWorkspaces, Workspace, WorkspaceError,
+    WorkspaceRange, WorkspaceState,
 };
 
 type Engine = LifecycleEngine<Arc<InMemoryStore>, FakeClock, FakeWorkspaces>;
@@ -308,7 +308,7 @@ fn long_action_keeps_its_lease_and_nobody_else_takes_it() {
             assert!(
                 engine
                     .store()
-                    .job_rescue(clock.now())
+                    .job_rescue(JobRescueParams { now: clock.now() })
                     .await
                     .unwrap()
                     .is_empty(),
@@ -335,7 +335,11 @@ fn lost_lease_drops_the_job_and_the_new_holder_finishes_it() {
         // The engine stalls (its renewals do not run) and its lease expires: another
         // executor rescues and re-claims the job.
         let later = t0() + TimeDelta::minutes(5);
-        let rescued = engine.store().job_rescue(later).await.unwrap();
+        let rescued = engine
+            .store()
+            .job_rescue(JobRescueParams { now: later })
+            .await
+            .unwrap();
         assert_eq!(rescued.len(), 1);
         let reclaimed = engine
             .store()

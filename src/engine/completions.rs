@@ -6,6 +6,10 @@
 //! queued meanwhile. Under load one write (one commit) carries many jobs; when idle a
 //! completion is written at once, with no added wait.
 //!
+//! A batch has one `now`: the latest of its completions' times. Each time was read
+//! when its job finished, so the latest is still no later than the write, and a
+//! batch of one (the idle case) keeps its job's own time exactly.
+//!
 //! The flusher is its own task, so a caller dropped mid-wait (shutdown past its grace
 //! period) never strands the queue: what was queued is still written.
 
@@ -15,7 +19,7 @@ use tokio::sync::oneshot;
 use super::LifecycleEngine;
 use crate::clock::Clock;
 use crate::error::StoreError;
-use crate::store::{JobCompleteParams, JobStore};
+use crate::store::{JobComplete, JobCompleteBatchParams, JobCompleteParams, JobStore};
 use crate::workspace::Workspaces;
 
 /// The most completions one write carries.
@@ -71,7 +75,12 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 let take = queue.pending.len().min(MAX_BATCH);
                 queue.pending.drain(..take).collect()
             };
-            let (params, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            let (jobs, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            let Some(now) = jobs.iter().map(|p| p.now).max() else {
+                continue;
+            };
+            let jobs = jobs.into_iter().map(item).collect();
+            let params = JobCompleteBatchParams { jobs, now };
             match self.inner.store.job_complete_batch(params).await {
                 Ok(results) => {
                     let mut results = results.into_iter();
@@ -94,6 +103,16 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 }
             }
         }
+    }
+}
+
+/// A queued completion as a batch item: its time goes to the batch's `now`.
+fn item(params: JobCompleteParams) -> JobComplete {
+    JobComplete {
+        id: params.id,
+        attempt: params.attempt,
+        error: params.error,
+        logs: params.logs,
     }
 }
 

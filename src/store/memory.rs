@@ -20,8 +20,9 @@ use uuid::Uuid;
 
 use super::{
     check_times, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams,
-    JobListParams, JobLogInsertParams, JobPruneParams, JobRenewLeaseParams, JobRescheduleParams,
-    JobRetryParams, JobStats, JobStatsParams, JobStore, JobStoreAdmin, Rescheduled, WorkspaceRange,
+    JobListParams, JobLogInsertParams, JobNextDueParams, JobPruneParams, JobRenewLeaseParams,
+    JobRescheduleParams, JobRescueParams, JobRetryParams, JobStats, JobStatsParams, JobStore,
+    JobStoreAdmin, Rescheduled, WorkspaceRange,
 };
 use crate::clock::add;
 use crate::error::StoreError;
@@ -390,7 +391,8 @@ impl JobStore for InMemoryStore {
         Ok(expires)
     }
 
-    async fn job_rescue(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError> {
+    async fn job_rescue(&self, params: JobRescueParams) -> Result<Vec<Job>, StoreError> {
+        let now = params.now;
         let rescued: Vec<Job> = {
             let mut table = self.table.lock();
             let mut expired: Vec<(DateTime<Utc>, JobId)> = table
@@ -442,8 +444,9 @@ impl JobStore for InMemoryStore {
 
     async fn job_next_due(
         &self,
-        after: DateTime<Utc>,
+        params: JobNextDueParams,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let after = params.now;
         let table = self.table.lock();
         // Every key with a time after `after` sorts above (after, the largest id).
         let lower = Bound::Excluded((after, JobId(Uuid::max())));

@@ -40,8 +40,9 @@ use tokio::sync::watch;
 pub use memory::InMemoryStore;
 pub(crate) use params::check_times;
 pub use params::{
-    JobCancel, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams, JobListParams,
-    JobLogInsertParams, JobPruneParams, JobRenewLeaseParams, JobReschedule, JobRescheduleParams,
+    JobCancel, JobCancelParams, JobClaimParams, JobComplete, JobCompleteBatchParams,
+    JobCompleteParams, JobInsertParams, JobListParams, JobLogInsertParams, JobNextDueParams,
+    JobPruneParams, JobRenewLeaseParams, JobReschedule, JobRescheduleParams, JobRescueParams,
     JobRetryParams, JobStats, JobStatsParams, NewJob, NewJobLog, Rescheduled, WorkspaceRange,
 };
 #[cfg(feature = "postgres")]
@@ -245,13 +246,13 @@ pub trait JobStore: Send + Sync + 'static {
     /// The default calls [`job_complete`](JobStore::job_complete) for each.
     ///
     /// ```
-    /// use workspace_lifecycle::{JobCompleteParams, JobStore, StoreError};
+    /// use workspace_lifecycle::{JobComplete, JobCompleteBatchParams, JobStore, StoreError};
     /// # use workspace_lifecycle::doc_support::*;
     /// # example(|Doc { store, now, pending, running }| async move {
-    /// let done = |id, attempt| JobCompleteParams { id, attempt, now, error: None, logs: vec![] };
+    /// let done = |id, attempt| JobComplete { id, attempt, error: None, logs: vec![] };
     /// // The pending job is held by no attempt.
-    /// let batch = vec![done(running.id, running.attempt), done(pending.id, 1)];
-    /// let results = store.job_complete_batch(batch).await.unwrap();
+    /// let jobs = vec![done(running.id, running.attempt), done(pending.id, 1)];
+    /// let results = store.job_complete_batch(JobCompleteBatchParams { jobs, now }).await.unwrap();
     /// assert!(results[0].is_ok());
     /// assert!(matches!(results[1], Err(StoreError::LeaseLost { .. })));
     /// # }).unwrap();
@@ -262,11 +263,19 @@ pub trait JobStore: Send + Sync + 'static {
     /// A store error that fails the whole batch (nothing of it is written).
     async fn job_complete_batch(
         &self,
-        params: Vec<JobCompleteParams>,
+        params: JobCompleteBatchParams,
     ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
-        let mut out = Vec::with_capacity(params.len());
-        for p in params {
-            match self.job_complete(p).await {
+        let now = params.now;
+        let mut out = Vec::with_capacity(params.jobs.len());
+        for job in params.jobs {
+            let single = JobCompleteParams {
+                id: job.id,
+                attempt: job.attempt,
+                now,
+                error: job.error,
+                logs: job.logs,
+            };
+            match self.job_complete(single).await {
                 Err(error @ StoreError::LeaseLost { .. }) => out.push(Err(error)),
                 Err(error) => return Err(error),
                 Ok(job) => out.push(Ok(job)),
@@ -329,18 +338,19 @@ pub trait JobStore: Send + Sync + 'static {
     /// them as they were before the rescue (so the caller can log who lost them).
     ///
     /// ```
-    /// use workspace_lifecycle::{JobState, JobStore, WorkspaceRange};
+    /// use workspace_lifecycle::{JobRescueParams, JobState, JobStore, WorkspaceRange};
     /// # use workspace_lifecycle::doc_support::*;
     /// # example(|Doc { store, now, running, .. }| async move {
-    /// assert!(store.job_rescue(now).await.unwrap().is_empty()); // the lease runs 60 s
+    /// let early = JobRescueParams { now };
+    /// assert!(store.job_rescue(early).await.unwrap().is_empty()); // the lease runs 60 s
     /// let expired = now + chrono::TimeDelta::seconds(60);
-    /// let rescued = store.job_rescue(expired).await.unwrap();
+    /// let rescued = store.job_rescue(JobRescueParams { now: expired }).await.unwrap();
     /// assert_eq!(rescued[0].claimed_by, running.claimed_by); // as it was: who lost it
     /// let open = store.job_list_open(WorkspaceRange::One(running.workspace_id)).await.unwrap();
     /// assert_eq!((open[0].state(), open[0].run_at), (JobState::Pending, expired));
     /// # }).unwrap();
     /// ```
-    async fn job_rescue(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError>;
+    async fn job_rescue(&self, params: JobRescueParams) -> Result<Vec<Job>, StoreError>;
 
     /// Open (pending or running) jobs of the workspaces in `range`, ordered by
     /// (workspace, operation).
@@ -359,24 +369,27 @@ pub trait JobStore: Send + Sync + 'static {
     /// ```
     async fn job_list_open(&self, range: WorkspaceRange) -> Result<Vec<Job>, StoreError>;
 
-    /// When the executor next has something to do after `after`: the earliest
+    /// When the executor next has something to do after `now`: the earliest
     /// `run_at` of a pending job or `lease_expires_at` of a running one that lies
-    /// strictly after `after`. (Jobs due at or before `after` are the claim's business:
+    /// strictly after `now`. (Jobs due at or before `now` are the claim's business:
     /// the caller has just claimed what it could.)
     ///
     /// ```
-    /// use workspace_lifecycle::JobStore;
+    /// use workspace_lifecycle::{JobNextDueParams, JobStore};
     /// # use workspace_lifecycle::doc_support::*;
     /// # example(|Doc { store, now, .. }| async move {
+    /// let next = |now| store.job_next_due(JobNextDueParams { now });
     /// let before = now - chrono::TimeDelta::seconds(1);
-    /// assert_eq!(store.job_next_due(before).await.unwrap(), Some(now)); // the pending job
+    /// assert_eq!(next(before).await.unwrap(), Some(now)); // the pending job
     /// let expiry = now + chrono::TimeDelta::seconds(60); // the running job's lease
-    /// assert_eq!(store.job_next_due(now).await.unwrap(), Some(expiry));
-    /// assert_eq!(store.job_next_due(expiry).await.unwrap(), None); // strictly after
+    /// assert_eq!(next(now).await.unwrap(), Some(expiry));
+    /// assert_eq!(next(expiry).await.unwrap(), None); // strictly after
     /// # }).unwrap();
     /// ```
-    async fn job_next_due(&self, after: DateTime<Utc>)
-        -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn job_next_due(
+        &self,
+        params: JobNextDueParams,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// Deletes up to `params.limit` finished jobs (completed or cancelled) that
     /// finished before `params.finished_before`, oldest first, with their log lines.
@@ -521,7 +534,7 @@ impl<S: JobStore + ?Sized> JobStore for Arc<S> {
     }
     async fn job_complete_batch(
         &self,
-        params: Vec<JobCompleteParams>,
+        params: JobCompleteBatchParams,
     ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
         (**self).job_complete_batch(params).await
     }
@@ -534,17 +547,17 @@ impl<S: JobStore + ?Sized> JobStore for Arc<S> {
     ) -> Result<DateTime<Utc>, StoreError> {
         (**self).job_renew_lease(params).await
     }
-    async fn job_rescue(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError> {
-        (**self).job_rescue(now).await
+    async fn job_rescue(&self, params: JobRescueParams) -> Result<Vec<Job>, StoreError> {
+        (**self).job_rescue(params).await
     }
     async fn job_list_open(&self, range: WorkspaceRange) -> Result<Vec<Job>, StoreError> {
         (**self).job_list_open(range).await
     }
     async fn job_next_due(
         &self,
-        after: DateTime<Utc>,
+        params: JobNextDueParams,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        (**self).job_next_due(after).await
+        (**self).job_next_due(params).await
     }
     async fn job_prune(&self, params: JobPruneParams) -> Result<usize, StoreError> {
         (**self).job_prune(params).await

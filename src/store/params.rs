@@ -172,6 +172,29 @@ pub struct JobCompleteParams {
     pub logs: Vec<LogLine>,
 }
 
+/// One running job to complete in [`JobStore::job_complete_batch`](super::JobStore::job_complete_batch).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobComplete {
+    /// The job.
+    pub id: JobId,
+    /// The attempt that holds it (the fence).
+    pub attempt: u32,
+    /// `Some` when the job failed for good: its last failed attempt, counted in
+    /// `failed_attempts` like the earlier ones.
+    pub error: Option<String>,
+    /// Lines logged with the completion.
+    pub logs: Vec<LogLine>,
+}
+
+/// Parameters of [`JobStore::job_complete_batch`](super::JobStore::job_complete_batch).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobCompleteBatchParams {
+    /// The completions.
+    pub jobs: Vec<JobComplete>,
+    /// `completed_at` of every job in the batch.
+    pub now: DateTime<Utc>,
+}
+
 /// Parameters of [`JobStore::job_retry`](super::JobStore::job_retry).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobRetryParams {
@@ -201,6 +224,22 @@ pub struct JobRenewLeaseParams {
     pub now: DateTime<Utc>,
     /// The claim becomes valid until `now + lease`.
     pub lease: Duration,
+}
+
+/// Parameters of [`JobStore::job_rescue`](super::JobStore::job_rescue).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRescueParams {
+    /// The engine's now: leases that expired at or before it are rescued, and the
+    /// rescued jobs are due at it.
+    pub now: DateTime<Utc>,
+}
+
+/// Parameters of [`JobStore::job_next_due`](super::JobStore::job_next_due).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobNextDueParams {
+    /// The engine's now: only times strictly after it count (what is due at or before
+    /// it is the claim's business).
+    pub now: DateTime<Utc>,
 }
 
 /// Which workspaces' jobs [`JobStore::job_list_open`](super::JobStore::job_list_open)

@@ -184,7 +184,7 @@ impl Driver {
     /// ```
     /// use std::sync::Arc;
     /// use workspace_lifecycle::testkit::{self, Driver, Tracked};
-    /// use workspace_lifecycle::{FakeClock, InMemoryStore, JobStore};
+    /// use workspace_lifecycle::{FakeClock, InMemoryStore, JobRescueParams, JobStore};
     ///
     /// testkit::runtime().unwrap().block_on(async {
     ///     let clock = FakeClock::new("2026-01-05T08:00:00Z".parse().unwrap());
@@ -193,7 +193,7 @@ impl Driver {
     ///     let driver = Driver::new(clock.clone()).track_io(&store);
     ///     let call = tokio::spawn({
     ///         let store = store.clone();
-    ///         async move { store.job_rescue(clock.now()).await }
+    ///         async move { store.job_rescue(JobRescueParams { now: clock.now() }).await }
     ///     });
     ///     driver.settle().await;
     ///     assert!(call.is_finished());

@@ -14,10 +14,10 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::{
-    Job, JobCancelParams, JobClaimParams, JobCompleteParams, JobId, JobInsertParams, JobListParams,
-    JobLog, JobLogInsertParams, JobPruneParams, JobRenewLeaseParams, JobRescheduleParams,
-    JobRetryParams, JobStats, JobStatsParams, JobStore, JobStoreAdmin, Rescheduled, StoreError,
-    WorkspaceRange,
+    Job, JobCancelParams, JobClaimParams, JobCompleteBatchParams, JobCompleteParams, JobId,
+    JobInsertParams, JobListParams, JobLog, JobLogInsertParams, JobNextDueParams, JobPruneParams,
+    JobRenewLeaseParams, JobRescheduleParams, JobRescueParams, JobRetryParams, JobStats,
+    JobStatsParams, JobStore, JobStoreAdmin, Rescheduled, StoreError, WorkspaceRange,
 };
 
 /// A store whose calls are counted: in flight, made in all, and timed per method.
@@ -29,12 +29,12 @@ use crate::{
 /// ```
 /// use std::sync::Arc;
 /// use workspace_lifecycle::testkit::Tracked;
-/// use workspace_lifecycle::{InMemoryStore, JobStore};
+/// use workspace_lifecycle::{InMemoryStore, JobNextDueParams, JobStore};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = Tracked::new(Arc::new(InMemoryStore::new()));
 /// let counted = store.clone(); // what the test keeps; `store` goes to an engine
-/// store.job_next_due(chrono::Utc::now()).await.unwrap();
+/// store.job_next_due(JobNextDueParams { now: chrono::Utc::now() }).await.unwrap();
 /// assert_eq!((counted.calls(), counted.in_flight()), (1, 0));
 /// assert_eq!(counted.timings()["job_next_due"].calls, 1);
 /// # });
@@ -49,12 +49,12 @@ pub struct Tracked<S> {
 ///
 /// ```
 /// use workspace_lifecycle::testkit::Tracked;
-/// use workspace_lifecycle::{InMemoryStore, JobStore};
+/// use workspace_lifecycle::{InMemoryStore, JobNextDueParams, JobStore};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = Tracked::new(InMemoryStore::new());
 /// for _ in 0..3 {
-///     store.job_next_due(chrono::Utc::now()).await.unwrap();
+///     store.job_next_due(JobNextDueParams { now: chrono::Utc::now() }).await.unwrap();
 /// }
 /// let times = store.timings()["job_next_due"];
 /// println!("{:?} per call", times.total / times.calls as u32);
@@ -156,12 +156,12 @@ impl<S> Tracked<S> {
     ///
     /// ```
     /// use workspace_lifecycle::testkit::Tracked;
-    /// use workspace_lifecycle::{InMemoryStore, JobStore};
+    /// use workspace_lifecycle::{InMemoryStore, JobNextDueParams, JobStore};
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let first = Tracked::new(InMemoryStore::new());
     /// let second = first.wrap(InMemoryStore::new());
-    /// second.job_next_due(chrono::Utc::now()).await.unwrap();
+    /// second.job_next_due(JobNextDueParams { now: chrono::Utc::now() }).await.unwrap();
     /// assert_eq!(first.calls(), 1);
     /// # });
     /// ```
@@ -201,11 +201,11 @@ impl<S> Tracked<S> {
     ///
     /// ```
     /// use workspace_lifecycle::testkit::Tracked;
-    /// use workspace_lifecycle::{InMemoryStore, JobStore};
+    /// use workspace_lifecycle::{InMemoryStore, JobRescueParams, JobStore};
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let store = Tracked::new(InMemoryStore::new());
-    /// store.job_rescue(chrono::Utc::now()).await.unwrap();
+    /// store.job_rescue(JobRescueParams { now: chrono::Utc::now() }).await.unwrap();
     /// assert_eq!(store.calls(), 1);
     /// # });
     /// ```
@@ -217,11 +217,11 @@ impl<S> Tracked<S> {
     ///
     /// ```
     /// use workspace_lifecycle::testkit::Tracked;
-    /// use workspace_lifecycle::{InMemoryStore, JobStore};
+    /// use workspace_lifecycle::{InMemoryStore, JobRescueParams, JobStore};
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let store = Tracked::new(InMemoryStore::new());
-    /// store.job_rescue(chrono::Utc::now()).await.unwrap();
+    /// store.job_rescue(JobRescueParams { now: chrono::Utc::now() }).await.unwrap();
     /// assert_eq!(store.timings().keys().collect::<Vec<_>>(), [&"job_rescue"]);
     /// # });
     /// ```
@@ -261,12 +261,12 @@ tracked! {
         job_reschedule(p: JobRescheduleParams) -> Vec<(JobId, Rescheduled)>;
         job_cancel(p: JobCancelParams) -> Vec<JobId>;
         job_complete(p: JobCompleteParams) -> Job;
-        job_complete_batch(p: Vec<JobCompleteParams>) -> Vec<Result<Job, StoreError>>;
+        job_complete_batch(p: JobCompleteBatchParams) -> Vec<Result<Job, StoreError>>;
         job_retry(p: JobRetryParams) -> Job;
         job_renew_lease(p: JobRenewLeaseParams) -> DateTime<Utc>;
-        job_rescue(now: DateTime<Utc>) -> Vec<Job>;
+        job_rescue(p: JobRescueParams) -> Vec<Job>;
         job_list_open(r: WorkspaceRange) -> Vec<Job>;
-        job_next_due(after: DateTime<Utc>) -> Option<DateTime<Utc>>;
+        job_next_due(p: JobNextDueParams) -> Option<DateTime<Utc>>;
         job_prune(p: JobPruneParams) -> usize;
     }
     fn job_changes(&self) -> Option<watch::Receiver<u64>> {

@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::engine::LifecycleEngine;
 use crate::error::StoreError;
 use crate::job::LogLine;
-use crate::store::{JobClaimParams, JobLogInsertParams, JobStore, NewJobLog};
+use crate::store::{JobClaimParams, JobLogInsertParams, JobRescueParams, JobStore, NewJobLog};
 use crate::telemetry::record;
 use crate::workspace::Workspaces;
 
@@ -102,7 +102,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
     async fn rescue(&self, report: &mut ExecuteReport) -> Result<(), StoreError> {
         let store = &self.inner.store;
         let now = self.inner.clock.now();
-        let rescued = store.job_rescue(now).await?;
+        let rescued = store.job_rescue(JobRescueParams { now }).await?;
         if rescued.is_empty() {
             return Ok(());
         }

@@ -10,7 +10,7 @@ use super::pass::InFlight;
 use super::ExecuteReport;
 use crate::clock::{add, Clock};
 use crate::engine::LifecycleEngine;
-use crate::store::JobStore;
+use crate::store::{JobNextDueParams, JobStore};
 use crate::workspace::Workspaces;
 
 impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
@@ -41,7 +41,10 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     // due time does not matter yet.
                     return Ok(None);
                 }
-                self.inner.store.job_next_due(now).await
+                self.inner
+                    .store
+                    .job_next_due(JobNextDueParams { now })
+                    .await
             };
             let wake_at = match step.await {
                 Ok(next) => {

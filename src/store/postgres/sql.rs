@@ -190,16 +190,15 @@ logged as (
 select * from done";
 
 /// `job_complete_batch`: `COMPLETE` for many jobs in one statement, each fenced by its
-/// own attempt. Primary key lookups. $1 ids, $2 attempts, $3 nows, $4 errors; the log
-/// lines as $5 job ids, $6 levels, $7 outputs, in order.
+/// own attempt. Primary key lookups. $1 ids, $2 attempts, $3 now (the batch's one
+/// time), $4 errors; the log lines as $5 job ids, $6 levels, $7 outputs, in order.
 pub(super) const COMPLETE_BATCH: &str = "
 with d as (
-    select * from unnest($1::uuid[], $2::int4[], $3::timestamptz[], $4::text[])
-        as d(id, attempt, now, error)
+    select * from unnest($1::uuid[], $2::int4[], $4::text[]) as d(id, attempt, error)
 ),
 done as (
     update {schema}.workspace_lifecycle_job as j
-    set completed_at = d.now, updated_at = d.now, lease_expires_at = null, error = d.error,
+    set completed_at = $3, updated_at = $3, lease_expires_at = null, error = d.error,
         failed_attempts = j.failed_attempts + case when d.error is null then 0 else 1 end
     from d
     where j.id = d.id and j.attempt = d.attempt

@@ -19,9 +19,10 @@ use crate::error::{ParseNameError, StoreError};
 use crate::ids::JobId;
 use crate::job::{Job, JobLog, JobState, LogLine, Operation, LATEST_DEADLINE};
 use crate::store::{
-    check_times, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams,
-    JobListParams, JobLogInsertParams, JobPruneParams, JobRenewLeaseParams, JobRescheduleParams,
-    JobRetryParams, JobStats, JobStatsParams, JobStore, JobStoreAdmin, Rescheduled, WorkspaceRange,
+    check_times, JobCancelParams, JobClaimParams, JobCompleteBatchParams, JobCompleteParams,
+    JobInsertParams, JobListParams, JobLogInsertParams, JobNextDueParams, JobPruneParams,
+    JobRenewLeaseParams, JobRescheduleParams, JobRescueParams, JobRetryParams, JobStats,
+    JobStatsParams, JobStore, JobStoreAdmin, Rescheduled, WorkspaceRange,
 };
 
 /// How many times a claim is retried when two claimers picked jobs of one workspace at
@@ -228,8 +229,9 @@ impl JobStore for PgStore {
 
     async fn job_complete_batch(
         &self,
-        params: Vec<JobCompleteParams>,
+        params: JobCompleteBatchParams,
     ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
+        let JobCompleteBatchParams { jobs: params, now } = params;
         if params.is_empty() {
             return Ok(Vec::new());
         }
@@ -238,7 +240,6 @@ impl JobStore for PgStore {
             .iter()
             .map(|p| attempt_param(p.attempt))
             .collect::<Result<Vec<i32>, _>>()?;
-        let nows: Vec<DateTime<Utc>> = params.iter().map(|p| p.now).collect();
         let errors: Vec<Option<&str>> = params.iter().map(|p| p.error.as_deref()).collect();
         let lines = params
             .iter()
@@ -249,7 +250,7 @@ impl JobStore for PgStore {
         let rows = q(&self.inner.sql.complete_batch)
             .bind(ids)
             .bind(attempts)
-            .bind(nows)
+            .bind(now)
             .bind(errors)
             .bind(line_jobs)
             .bind(levels)
@@ -301,7 +302,8 @@ impl JobStore for PgStore {
         column(&held(row, params.id, params.attempt)?, "lease_expires_at")
     }
 
-    async fn job_rescue(&self, now: DateTime<Utc>) -> Result<Vec<Job>, StoreError> {
+    async fn job_rescue(&self, params: JobRescueParams) -> Result<Vec<Job>, StoreError> {
+        let now = params.now;
         let rows = q(&self.inner.sql.rescue)
             .bind(now)
             .fetch_all(&self.inner.pool)
@@ -334,10 +336,10 @@ impl JobStore for PgStore {
 
     async fn job_next_due(
         &self,
-        after: DateTime<Utc>,
+        params: JobNextDueParams,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row = q(&self.inner.sql.next_due)
-            .bind(after)
+            .bind(params.now)
             .bind(LATEST_DEADLINE)
             .fetch_one(&self.inner.pool)
             .await

@@ -2,10 +2,12 @@
 
 use uuid::Uuid;
 
-use super::{at, claim, complete, get, insert, insert_one, lease_lost, new_job, LEASE};
+use super::{
+    at, claim, complete, complete_item, get, insert, insert_one, lease_lost, new_job, LEASE,
+};
 use crate::{
-    JobLogInsertParams, JobRenewLeaseParams, JobRetryParams, JobState, JobStoreAdmin, LogLevel,
-    LogLine, NewJobLog, Operation, StoreError,
+    JobCompleteBatchParams, JobLogInsertParams, JobRenewLeaseParams, JobRescueParams,
+    JobRetryParams, JobState, JobStoreAdmin, LogLevel, LogLine, NewJobLog, Operation, StoreError,
 };
 
 /// Completing is fenced: only the current attempt of a running job completes it.
@@ -66,14 +68,15 @@ pub async fn complete_batch_fences_each_job_by_its_attempt<S: JobStoreAdmin>(sto
     let new = [1, 2, 3].map(|n| new_job(n, Operation::Stop, at(0)));
     let jobs = insert(&store, new.to_vec()).await;
     assert_eq!(claim(&store, at(0), 3).await.len(), 3);
-    let results = store
-        .job_complete_batch(vec![
-            complete(&jobs[0], 1, at(1), None),
-            complete(&jobs[1], 2, at(1), None),
-            complete(&jobs[2], 1, at(2), Some("quota exceeded")),
-        ])
-        .await
-        .unwrap();
+    let batch = JobCompleteBatchParams {
+        jobs: vec![
+            complete_item(&jobs[0], 1, None),
+            complete_item(&jobs[1], 2, None),
+            complete_item(&jobs[2], 1, Some("quota exceeded")),
+        ],
+        now: at(1),
+    };
+    let results = store.job_complete_batch(batch).await.unwrap();
     assert_eq!(results.len(), 3);
     let done = results[0].as_ref().unwrap();
     assert_eq!(
@@ -91,7 +94,7 @@ pub async fn complete_batch_fences_each_job_by_its_attempt<S: JobStoreAdmin>(sto
             failed.failed_attempts,
             failed.completed_at
         ),
-        (Some("quota exceeded"), 1, Some(at(2)))
+        (Some("quota exceeded"), 1, Some(at(1)))
     );
     assert_eq!(
         get(&store, &jobs[1]).await.state(),
@@ -105,11 +108,11 @@ pub async fn complete_batch_fences_each_job_by_its_attempt<S: JobStoreAdmin>(sto
             "{job:?}"
         );
     }
-    assert!(store
-        .job_complete_batch(Vec::new())
-        .await
-        .unwrap()
-        .is_empty());
+    let empty = JobCompleteBatchParams {
+        jobs: Vec::new(),
+        now: at(1),
+    };
+    assert!(store.job_complete_batch(empty).await.unwrap().is_empty());
 }
 
 /// A retry releases the job to pending at its new time and counts failures, not attempts.
@@ -194,7 +197,11 @@ pub async fn renew_lease_extends_and_is_fenced<S: JobStoreAdmin>(store: S) {
     assert_eq!(get(&store, &job).await.lease_expires_at, Some(at(2)));
     assert!(lease_lost(store.job_renew_lease(renew(3, at(1))).await));
     assert!(
-        store.job_rescue(at(1)).await.unwrap().is_empty(),
+        store
+            .job_rescue(JobRescueParams { now: at(1) })
+            .await
+            .unwrap()
+            .is_empty(),
         "renewed lease is not expired"
     );
 }
@@ -205,8 +212,15 @@ pub async fn rescue_returns_expired_leases_and_fences_old_attempt<S: JobStoreAdm
     let young = insert_one(&store, 2, Operation::Stop, at(1)).await;
     claim(&store, at(0), 1).await;
     claim(&store, at(1), 1).await;
-    assert!(store.job_rescue(at(0)).await.unwrap().is_empty());
-    let rescued = store.job_rescue(at(1)).await.unwrap();
+    assert!(store
+        .job_rescue(JobRescueParams { now: at(0) })
+        .await
+        .unwrap()
+        .is_empty());
+    let rescued = store
+        .job_rescue(JobRescueParams { now: at(1) })
+        .await
+        .unwrap();
     assert_eq!(rescued.len(), 1);
     assert_eq!(rescued[0].id, old.id);
     assert_eq!(

@@ -1,12 +1,13 @@
 //! Reading the table and pruning it: open jobs by workspace range, the next due instant, listings, statistics, and pruning.
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::{at, claim, complete, insert, insert_one, lease_lost, new_job, t0, ws, LEASE};
 use crate::{
-    Job, JobCancel, JobCancelParams, JobInsertParams, JobListParams, JobPruneParams,
-    JobRenewLeaseParams, JobState, JobStatsParams, JobStoreAdmin, Operation, WorkspaceRange,
+    Job, JobCancel, JobCancelParams, JobInsertParams, JobListParams, JobNextDueParams,
+    JobPruneParams, JobRenewLeaseParams, JobState, JobStatsParams, JobStoreAdmin, Operation,
+    WorkspaceRange,
 };
 
 /// Listing open jobs covers exactly the workspace range asked for, finished jobs left out.
@@ -75,15 +76,15 @@ pub async fn list_open_covers_ranges_and_skips_finished_jobs<S: JobStoreAdmin>(s
 
 /// The next due instant is the earliest pending run time or running lease expiry.
 pub async fn next_due_is_earliest_run_at_or_lease<S: JobStoreAdmin>(store: S) {
-    assert_eq!(store.job_next_due(t0()).await.unwrap(), None);
+    assert_eq!(next_due(&store, t0()).await, None);
     insert_one(&store, 1, Operation::Start, at(30)).await;
     insert_one(&store, 2, Operation::Start, at(0)).await;
-    assert_eq!(store.job_next_due(at(-1)).await.unwrap(), Some(at(0)));
-    // Only what lies strictly after `after`.
-    assert_eq!(store.job_next_due(at(0)).await.unwrap(), Some(at(30)));
+    assert_eq!(next_due(&store, at(-1)).await, Some(at(0)));
+    // Only what lies strictly after `now`.
+    assert_eq!(next_due(&store, at(0)).await, Some(at(30)));
     // Claimed at 0 with a one-minute lease: next is the lease, then the pending job.
     claim(&store, at(0), 1).await;
-    assert_eq!(store.job_next_due(at(0)).await.unwrap(), Some(at(1)));
+    assert_eq!(next_due(&store, at(0)).await, Some(at(1)));
     let claimed = store
         .job_list_open(WorkspaceRange::One(ws(2)))
         .await
@@ -93,8 +94,8 @@ pub async fn next_due_is_earliest_run_at_or_lease<S: JobStoreAdmin>(store: S) {
         .job_complete(complete(&claimed, 1, at(0), None))
         .await
         .unwrap();
-    assert_eq!(store.job_next_due(at(0)).await.unwrap(), Some(at(30)));
-    assert_eq!(store.job_next_due(at(30)).await.unwrap(), None);
+    assert_eq!(next_due(&store, at(0)).await, Some(at(30)));
+    assert_eq!(next_due(&store, at(30)).await, None);
 }
 
 /// Listing filters by state, workspace and operation, newest first.
@@ -310,4 +311,8 @@ pub async fn stats_count_states_and_show_next_and_oldest_running<S: JobStoreAdmi
     let oldest = stats.oldest_running.expect("two jobs run");
     assert_eq!((oldest.id, oldest.started_at), (early[3].id, Some(at(0))));
     assert_ne!(oldest.id, five.id);
+}
+
+async fn next_due<S: JobStoreAdmin>(store: &S, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    store.job_next_due(JobNextDueParams { now }).await.unwrap()
 }

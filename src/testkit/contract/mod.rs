@@ -59,8 +59,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use crate::{
-    ExecutorId, Job, JobClaimParams, JobCompleteParams, JobInsertParams, JobStoreAdmin, LogLine,
-    NewJob, Operation, StoreError, WorkspaceId,
+    ExecutorId, Job, JobClaimParams, JobComplete, JobCompleteParams, JobInsertParams,
+    JobStoreAdmin, LogLine, NewJob, Operation, StoreError, WorkspaceId,
 };
 
 mod attempts;
@@ -223,6 +223,15 @@ fn complete(job: &Job, attempt: u32, now: DateTime<Utc>, error: Option<&str>) ->
         id: job.id,
         attempt,
         now,
+        error: error.map(str::to_owned),
+        logs: vec![LogLine::info("done")],
+    }
+}
+
+fn complete_item(job: &Job, attempt: u32, error: Option<&str>) -> JobComplete {
+    JobComplete {
+        id: job.id,
+        attempt,
         error: error.map(str::to_owned),
         logs: vec![LogLine::info("done")],
     }
