@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::ids::{JobId, WorkspaceId};
 
 /// An error from a [`JobStore`](crate::JobStore).
@@ -17,6 +19,29 @@ use crate::ids::{JobId, WorkspaceId};
 /// );
 /// assert!(!lost.is_transient()); // another executor holds the job now
 /// ```
+///
+/// The batch writes answer each item with the job as written or one of the refusals
+/// that name the job and why ([`LeaseLost`](StoreError::LeaseLost),
+/// [`Duplicate`](StoreError::Duplicate), [`OccurrenceTaken`](StoreError::OccurrenceTaken),
+/// [`NotPending`](StoreError::NotPending)); none is transient, since the same write
+/// would be refused again.
+///
+/// ```
+/// use workspace_lifecycle::{JobId, StoreError, WorkspaceId};
+///
+/// let job = JobId(uuid::Uuid::from_u128(1));
+/// let deadline = "2026-01-05T08:00:00Z".parse().unwrap();
+/// let refusals = [
+///     StoreError::Duplicate { workspace: WorkspaceId(uuid::Uuid::from_u128(2)), deadline },
+///     StoreError::OccurrenceTaken { job, deadline },
+///     StoreError::NotPending { job },
+/// ];
+/// assert!(refusals.iter().all(|refusal| !refusal.is_transient()));
+/// assert_eq!(
+///     refusals[2].to_string(),
+///     "job 00000000-0000-0000-0000-000000000001 is not pending"
+/// );
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -28,6 +53,31 @@ pub enum StoreError {
         job: JobId,
         /// The attempt the write named.
         attempt: u32,
+    },
+    /// `job_insert` skipped a job: its workspace already has an open job of the same
+    /// operation, or a completed one for the same occurrence. The existing job stands.
+    #[error("workspace {workspace} already has an open job of this operation or a completed one for {deadline}")]
+    Duplicate {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The skipped job's deadline.
+        deadline: DateTime<Utc>,
+    },
+    /// `job_reschedule` refused to move a job onto an occurrence another job already
+    /// completed: the job must not act on it again (the engine cancels it).
+    #[error("job {job} cannot move to {deadline}: another job completed that occurrence")]
+    OccurrenceTaken {
+        /// The job.
+        job: JobId,
+        /// The refused deadline.
+        deadline: DateTime<Utc>,
+    },
+    /// A write meant for a pending job (an unfenced `job_cancel`, `job_reschedule`)
+    /// found it claimed, finished or unknown, and changed nothing.
+    #[error("job {job} is not pending")]
+    NotPending {
+        /// The job.
+        job: JobId,
     },
     /// A row or value the store cannot represent or decode.
     #[error("invalid data: {0}")]

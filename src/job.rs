@@ -229,9 +229,10 @@ textual_enum!(JobState, "job state");
 /// let stop = NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(1)),
 ///     operation: Operation::Stop, deadline, run_at: None, log: None };
 /// let now = "2026-01-05T08:00:00Z".parse().unwrap();
-/// let jobs = store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap();
-/// assert_eq!(jobs[0].state(), JobState::Pending);
-/// assert_eq!((jobs[0].deadline, jobs[0].run_at, jobs[0].attempt), (deadline, deadline, 0));
+/// let results = store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap();
+/// let job = results[0].as_ref().unwrap();
+/// assert_eq!(job.state(), JobState::Pending);
+/// assert_eq!((job.deadline, job.run_at, job.attempt), (deadline, deadline, 0));
 /// # });
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -93,7 +93,7 @@ pub use store::{
     JobCompleteParams, JobInsertParams, JobListParams, JobLogInsertParams, JobNextDueParams,
     JobPruneParams, JobRenewLeaseParams, JobReschedule, JobRescheduleParams, JobRescueParams,
     JobRetryParams, JobStats, JobStatsParams, JobStore, JobStoreAdmin, NewJob, NewJobLog,
-    Rescheduled, WorkspaceRange,
+    WorkspaceRange,
 };
 #[cfg(feature = "postgres")]
 pub use store::{PgStore, DEFAULT_SCHEMA};

@@ -136,7 +136,8 @@ async fn log_output_is_cut_and_escaped<S: JobStoreAdmin>(store: &S) {
         })
         .await
         .unwrap()
-        .remove(0);
+        .remove(0)
+        .unwrap();
     // Over 1024 characters, with the cut falling among 3-byte characters.
     let long = format!("{}{}", "a".repeat(1011), "€".repeat(20));
     let nul = "before\0after";

@@ -78,6 +78,7 @@ async fn due_job(engine: &Engine, operation: Operation) -> Job {
         .await
         .unwrap()
         .remove(0)
+        .unwrap()
 }
 
 async fn reread(engine: &Engine, job: &Job) -> (Job, Vec<String>) {

@@ -36,6 +36,7 @@ async fn insert(store: &PgStore, n: u128) {
         .await
         .unwrap();
     assert_eq!(created.len(), 1);
+    assert!(created[0].is_ok(), "{created:?}");
 }
 
 /// Waits (real time, bounded) for the change counter to move.

@@ -125,6 +125,18 @@ fn shared(error: &StoreError) -> StoreError {
             job: *job,
             attempt: *attempt,
         },
+        StoreError::Duplicate {
+            workspace,
+            deadline,
+        } => StoreError::Duplicate {
+            workspace: *workspace,
+            deadline: *deadline,
+        },
+        StoreError::OccurrenceTaken { job, deadline } => StoreError::OccurrenceTaken {
+            job: *job,
+            deadline: *deadline,
+        },
+        StoreError::NotPending { job } => StoreError::NotPending { job: *job },
         StoreError::InvalidData(m) => StoreError::InvalidData(m.clone()),
         StoreError::Unavailable(_) => StoreError::Unavailable(message()),
         StoreError::Conflict(_) => StoreError::Conflict(message()),

@@ -78,7 +78,8 @@ textual_enum!(LogLevel, "log level");
 /// let stop = NewJob { workspace_id: WorkspaceId(uuid::Uuid::from_u128(1)),
 ///     operation: Operation::Stop, deadline: now, run_at: None,
 ///     log: Some(LogLine::info("auto-stop scheduled")) };
-/// let job = store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap().remove(0);
+/// let mut results = store.job_insert(JobInsertParams { jobs: vec![stop], now }).await.unwrap();
+/// let job = results.remove(0).unwrap();
 /// let logs = store.job_log_list(job.id).await.unwrap();
 /// assert_eq!((logs[0].job_id, logs[0].created_at, logs[0].level), (job.id, now, LogLevel::Info));
 /// assert_eq!(logs[0].output, "auto-stop scheduled");

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{InMemoryStore, JobClaimParams, JobInsertParams, JobStore, NewJob};
+use crate::error::StoreError;
 use crate::ids::{ExecutorId, WorkspaceId};
 use crate::job::{Job, LogLine, Operation};
 
@@ -57,7 +58,7 @@ async fn fixture() -> Result<Doc, Box<dyn std::error::Error>> {
         run_at: None,
         log: Some(LogLine::info("auto-stop scheduled")),
     };
-    let first = |jobs: Vec<Job>| {
+    let first = |jobs: Vec<Result<Job, StoreError>>| {
         jobs.into_iter()
             .next()
             .ok_or("the fixture's job is missing")
@@ -74,14 +75,19 @@ async fn fixture() -> Result<Doc, Box<dyn std::error::Error>> {
         lease: Duration::from_secs(60),
         executor: ExecutorId(Uuid::from_u128(7)),
     };
-    let running = first(store.job_claim(claim).await?)?;
+    let running = store
+        .job_claim(claim)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or("the fixture's claim took nothing")?;
     let inserted = store
         .job_insert(JobInsertParams {
             jobs: vec![stop(1)],
             now,
         })
         .await?;
-    let pending = first(inserted)?;
+    let pending = first(inserted)??;
     Ok(Doc {
         store,
         now,

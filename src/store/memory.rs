@@ -22,7 +22,7 @@ use super::{
     check_times, JobCancelParams, JobClaimParams, JobCompleteParams, JobInsertParams,
     JobListParams, JobLogInsertParams, JobNextDueParams, JobPruneParams, JobRenewLeaseParams,
     JobRescheduleParams, JobRescueParams, JobRetryParams, JobStats, JobStatsParams, JobStore,
-    JobStoreAdmin, Rescheduled, WorkspaceRange,
+    JobStoreAdmin, WorkspaceRange,
 };
 use crate::clock::add;
 use crate::error::StoreError;
@@ -58,7 +58,8 @@ use table::Table;
 ///         log: None,
 ///     };
 ///     let now = "2026-01-05T08:00:00Z".parse().unwrap();
-///     store.job_insert(JobInsertParams { jobs: vec![job], now }).await.unwrap()[0].id
+///     let results = store.job_insert(JobInsertParams { jobs: vec![job], now }).await.unwrap();
+///     results[0].as_ref().map(|job| job.id).unwrap()
 /// };
 /// assert_eq!(ids(InMemoryStore::with_seed(42)).await, ids(InMemoryStore::with_seed(42)).await);
 /// # });
@@ -96,7 +97,7 @@ impl InMemoryStore {
     /// let insert = || JobInsertParams { jobs: vec![job.clone()], now: at };
     /// let a = InMemoryStore::with_seed(42).job_insert(insert()).await.unwrap();
     /// let b = InMemoryStore::with_seed(42).job_insert(insert()).await.unwrap();
-    /// assert_eq!(a[0].id, b[0].id);
+    /// assert_eq!(a[0].as_ref().unwrap().id, b[0].as_ref().unwrap().id);
     /// # });
     /// ```
     pub fn with_seed(seed: u64) -> Self {
@@ -148,10 +149,14 @@ impl Default for InMemoryStore {
 
 #[async_trait]
 impl JobStore for InMemoryStore {
-    async fn job_insert(&self, params: JobInsertParams) -> Result<Vec<Job>, StoreError> {
+    async fn job_insert(
+        &self,
+        params: JobInsertParams,
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
         check_times(params.jobs.iter().map(|j| (j.deadline, j.run_at)))?;
         let now = params.now;
-        let mut created = Vec::new();
+        let mut results = Vec::with_capacity(params.jobs.len());
+        let mut created = false;
         {
             let mut table = self.table.lock();
             for new in params.jobs {
@@ -163,6 +168,10 @@ impl JobStore for InMemoryStore {
                 if table.open.contains_key(&(new.workspace_id, new.operation))
                     || table.done.contains(&occurrence)
                 {
+                    results.push(Err(StoreError::Duplicate {
+                        workspace: new.workspace_id,
+                        deadline: new.deadline,
+                    }));
                     continue;
                 }
                 let job = Job {
@@ -186,13 +195,14 @@ impl JobStore for InMemoryStore {
                 if let Some(line) = &new.log {
                     table.log(job.id, now, line);
                 }
-                created.push(job);
+                results.push(Ok(job));
+                created = true;
             }
         }
-        if !created.is_empty() {
+        if created {
             self.changed();
         }
-        Ok(created)
+        Ok(results)
     }
 
     async fn job_log_insert(&self, params: JobLogInsertParams) -> Result<usize, StoreError> {
@@ -249,7 +259,7 @@ impl JobStore for InMemoryStore {
     async fn job_reschedule(
         &self,
         params: JobRescheduleParams,
-    ) -> Result<Vec<(JobId, Rescheduled)>, StoreError> {
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
         check_times(params.jobs.iter().map(|j| (j.deadline, j.run_at)))?;
         let mut results = Vec::with_capacity(params.jobs.len());
         let mut moved = false;
@@ -263,9 +273,12 @@ impl JobStore for InMemoryStore {
                             ..job.occurrence()
                         };
                         if table.done.contains(&target) {
-                            Rescheduled::OccurrenceTaken
+                            Err(StoreError::OccurrenceTaken {
+                                job: change.id,
+                                deadline: change.deadline,
+                            })
                         } else {
-                            table.update(change.id, |job| {
+                            let job = table.update(change.id, |job| {
                                 job.deadline = change.deadline;
                                 job.run_at = change.run_at.unwrap_or(change.deadline);
                                 job.updated_at = params.now;
@@ -276,12 +289,12 @@ impl JobStore for InMemoryStore {
                                 table.log(change.id, params.now, line);
                             }
                             moved = true;
-                            Rescheduled::Moved
+                            job.ok_or(StoreError::NotPending { job: change.id })
                         }
                     }
-                    _ => Rescheduled::NotPending,
+                    _ => Err(StoreError::NotPending { job: change.id }),
                 };
-                results.push((change.id, outcome));
+                results.push(outcome);
             }
         }
         if moved {
@@ -290,21 +303,27 @@ impl JobStore for InMemoryStore {
         Ok(results)
     }
 
-    async fn job_cancel(&self, params: JobCancelParams) -> Result<Vec<JobId>, StoreError> {
-        let mut cancelled = Vec::new();
+    async fn job_cancel(
+        &self,
+        params: JobCancelParams,
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
+        let mut results = Vec::with_capacity(params.jobs.len());
+        let mut cancelled = false;
         {
             let mut table = self.table.lock();
             for cancel in params.jobs {
                 let allowed = match cancel.attempt {
-                    None => table
-                        .job(cancel.id)
-                        .is_some_and(|job| job.state() == JobState::Pending),
-                    Some(attempt) => table.held(cancel.id, attempt).is_ok(),
+                    None => match table.job(cancel.id) {
+                        Some(job) if job.state() == JobState::Pending => Ok(()),
+                        _ => Err(StoreError::NotPending { job: cancel.id }),
+                    },
+                    Some(attempt) => table.held(cancel.id, attempt).map(drop),
                 };
-                if !allowed {
+                if let Err(refusal) = allowed {
+                    results.push(Err(refusal));
                     continue;
                 }
-                table.update(cancel.id, |job| {
+                let job = table.update(cancel.id, |job| {
                     job.cancelled_at = Some(params.now);
                     job.updated_at = params.now;
                     job.lease_expires_at = None;
@@ -312,13 +331,14 @@ impl JobStore for InMemoryStore {
                 if let Some(line) = &cancel.log {
                     table.log(cancel.id, params.now, line);
                 }
-                cancelled.push(cancel.id);
+                results.push(job.ok_or(StoreError::NotPending { job: cancel.id }));
+                cancelled = true;
             }
         }
-        if !cancelled.is_empty() {
+        if cancelled {
             self.changed();
         }
-        Ok(cancelled)
+        Ok(results)
     }
 
     async fn job_complete(&self, params: JobCompleteParams) -> Result<Job, StoreError> {

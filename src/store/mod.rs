@@ -43,7 +43,7 @@ pub use params::{
     JobCancel, JobCancelParams, JobClaimParams, JobComplete, JobCompleteBatchParams,
     JobCompleteParams, JobInsertParams, JobListParams, JobLogInsertParams, JobNextDueParams,
     JobPruneParams, JobRenewLeaseParams, JobReschedule, JobRescheduleParams, JobRescueParams,
-    JobRetryParams, JobStats, JobStatsParams, NewJob, NewJobLog, Rescheduled, WorkspaceRange,
+    JobRetryParams, JobStats, JobStatsParams, NewJob, NewJobLog, WorkspaceRange,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::{PgStore, DEFAULT_SCHEMA};
@@ -71,8 +71,14 @@ use crate::job::{Job, JobLog};
 ///   one job per workspace.
 /// - **Fencing.** `job_complete`, `job_retry`, `job_renew_lease`, fenced
 ///   `job_cancel` and fenced `job_log_insert` apply only while the job is running under
-///   the named attempt. Otherwise they change nothing: the single-job methods return
-///   [`StoreError::LeaseLost`], the batch methods leave the job out of their result.
+///   the named attempt. Otherwise they change nothing: the job's answer is
+///   [`StoreError::LeaseLost`] (a fenced log line is dropped and not counted).
+/// - **Batches.** The batch writes (`job_insert`, `job_reschedule`, `job_cancel`,
+///   `job_complete_batch`) return one result per item, in input order: the job as
+///   written, or a refusal naming the job and why ([`StoreError::Duplicate`],
+///   [`StoreError::OccurrenceTaken`], [`StoreError::NotPending`],
+///   [`StoreError::LeaseLost`]). The call's own `Err` is for the batch as a whole
+///   (the store unreachable, a time out of range): then nothing of it is written.
 /// - **Rescue.** `job_rescue` returns running jobs whose lease expired at or before
 ///   `now` to pending (due at once), so that another executor can claim them; the old
 ///   attempt's writes are then fenced out.
@@ -94,11 +100,12 @@ use crate::job::{Job, JobLog};
 /// ```
 #[async_trait]
 pub trait JobStore: Send + Sync + 'static {
-    /// Creates jobs, skipping those the uniqueness rules forbid; returns the created
-    /// ones. Each created job gets its `log` line.
+    /// Creates jobs, skipping those the uniqueness rules forbid. One result per job, in
+    /// order: the created job (with its `log` line written), or
+    /// [`StoreError::Duplicate`] for a skipped one.
     ///
     /// ```
-    /// use workspace_lifecycle::{JobInsertParams, JobStore, LogLine, NewJob, Operation};
+    /// use workspace_lifecycle::{JobInsertParams, JobStore, LogLine, NewJob, Operation, StoreError};
     /// # use workspace_lifecycle::doc_support::*;
     /// # example(|Doc { store, now, pending, .. }| async move {
     /// let deadline = now + chrono::TimeDelta::hours(10);
@@ -110,15 +117,19 @@ pub trait JobStore: Send + Sync + 'static {
     ///     run_at: Some(deadline - lead),
     ///     log: Some(LogLine::info("auto-start scheduled")),
     /// };
-    /// // The workspace already has an open stop job: a second one is skipped, not an error.
+    /// // The workspace already has an open stop job: a second one is skipped.
     /// let stop = NewJob { operation: Operation::Stop, ..start.clone() };
     /// let params = JobInsertParams { jobs: vec![start, stop], now };
-    /// let created = store.job_insert(params).await.unwrap();
-    /// assert_eq!(created.len(), 1);
-    /// assert_eq!((created[0].run_at, created[0].created_at), (deadline - lead, now));
+    /// let results = store.job_insert(params).await.unwrap();
+    /// let created = results[0].as_ref().unwrap();
+    /// assert_eq!((created.run_at, created.created_at), (deadline - lead, now));
+    /// assert!(matches!(results[1], Err(StoreError::Duplicate { .. })));
     /// # }).unwrap();
     /// ```
-    async fn job_insert(&self, params: JobInsertParams) -> Result<Vec<Job>, StoreError>;
+    async fn job_insert(
+        &self,
+        params: JobInsertParams,
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError>;
 
     /// Adds log lines; fenced lines whose attempt no longer holds the job, and lines of
     /// unknown jobs, are dropped. Returns how many were written.
@@ -161,12 +172,15 @@ pub trait JobStore: Send + Sync + 'static {
     async fn job_claim(&self, params: JobClaimParams) -> Result<Vec<Job>, StoreError>;
 
     /// Moves pending jobs to new deadlines (resetting `run_at`, `failed_attempts` and
-    /// `error`, since a new occurrence starts fresh). One result per move, in order.
+    /// `error`, since a new occurrence starts fresh). One result per move, in order:
+    /// the moved job, [`StoreError::OccurrenceTaken`] for a move onto an occurrence
+    /// another job completed (the caller cancels the job), or
+    /// [`StoreError::NotPending`].
     ///
     /// ```
     /// use workspace_lifecycle::{
     ///     JobCompleteParams, JobInsertParams, JobReschedule, JobRescheduleParams, JobStore,
-    ///     NewJob, Rescheduled,
+    ///     NewJob, StoreError,
     /// };
     /// # use workspace_lifecycle::doc_support::*;
     /// # example(|Doc { store, now, pending, running }| async move {
@@ -174,8 +188,8 @@ pub trait JobStore: Send + Sync + 'static {
     /// let to = |id, deadline| JobReschedule { id, deadline, run_at: None, log: None };
     /// let jobs = vec![to(pending.id, later), to(running.id, later)];
     /// let results = store.job_reschedule(JobRescheduleParams { jobs, now }).await.unwrap();
-    /// let moved = [(pending.id, Rescheduled::Moved), (running.id, Rescheduled::NotPending)];
-    /// assert_eq!(results, moved);
+    /// assert_eq!(results[0].as_ref().unwrap().deadline, later);
+    /// assert!(matches!(results[1], Err(StoreError::NotPending { job }) if job == running.id));
     ///
     /// // Workspace 2's stop at `now` completes: its next stop must not move back onto it.
     /// let done = JobCompleteParams { id: running.id, attempt: running.attempt, now,
@@ -184,20 +198,23 @@ pub trait JobStore: Send + Sync + 'static {
     /// let next = NewJob { workspace_id: running.workspace_id, operation: running.operation,
     ///     deadline: later, run_at: None, log: None };
     /// let next = store.job_insert(JobInsertParams { jobs: vec![next], now }).await.unwrap();
-    /// let jobs = vec![to(next[0].id, now)];
+    /// let next = next[0].as_ref().unwrap();
+    /// let jobs = vec![to(next.id, now)];
     /// let results = store.job_reschedule(JobRescheduleParams { jobs, now }).await.unwrap();
-    /// assert_eq!(results, [(next[0].id, Rescheduled::OccurrenceTaken)]);
+    /// assert!(matches!(results[0], Err(StoreError::OccurrenceTaken { job, .. }) if job == next.id));
     /// # }).unwrap();
     /// ```
     async fn job_reschedule(
         &self,
         params: JobRescheduleParams,
-    ) -> Result<Vec<(JobId, Rescheduled)>, StoreError>;
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError>;
 
-    /// Cancels jobs (see [`JobCancel::attempt`]); returns the ids actually cancelled.
+    /// Cancels jobs (see [`JobCancel::attempt`]). One result per job, in order: the
+    /// cancelled job, or [`StoreError::NotPending`] (no attempt named) or
+    /// [`StoreError::LeaseLost`] (an attempt named) for one left alone.
     ///
     /// ```
-    /// use workspace_lifecycle::{JobCancel, JobCancelParams, JobStore, LogLine};
+    /// use workspace_lifecycle::{JobCancel, JobCancelParams, JobStore, LogLine, StoreError};
     /// # use workspace_lifecycle::doc_support::*;
     /// # example(|Doc { store, now, pending, running }| async move {
     /// let why = Some(LogLine::info("cancelled: the auto-stop was removed"));
@@ -205,13 +222,19 @@ pub trait JobStore: Send + Sync + 'static {
     ///     JobCancel { id: pending.id, attempt: None, log: why }, // the scheduler's: pending only
     ///     JobCancel { id: running.id, attempt: None, log: None }, // running: left alone
     /// ];
-    /// assert_eq!(store.job_cancel(JobCancelParams { jobs, now }).await.unwrap(), [pending.id]);
+    /// let results = store.job_cancel(JobCancelParams { jobs, now }).await.unwrap();
+    /// assert_eq!(results[0].as_ref().unwrap().cancelled_at, Some(now));
+    /// assert!(matches!(results[1], Err(StoreError::NotPending { .. })));
     /// // The executor cancels its own running job, fenced by its attempt.
     /// let jobs = vec![JobCancel { id: running.id, attempt: Some(running.attempt), log: None }];
-    /// assert_eq!(store.job_cancel(JobCancelParams { jobs, now }).await.unwrap(), [running.id]);
+    /// let results = store.job_cancel(JobCancelParams { jobs, now }).await.unwrap();
+    /// assert_eq!(results[0].as_ref().unwrap().id, running.id);
     /// # }).unwrap();
     /// ```
-    async fn job_cancel(&self, params: JobCancelParams) -> Result<Vec<JobId>, StoreError>;
+    async fn job_cancel(
+        &self,
+        params: JobCancelParams,
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError>;
 
     /// Completes a running job, with an error if it failed for good.
     ///
@@ -511,7 +534,10 @@ pub trait JobStoreAdmin: JobStore {
 /// table through an `Arc`.
 #[async_trait]
 impl<S: JobStore + ?Sized> JobStore for Arc<S> {
-    async fn job_insert(&self, params: JobInsertParams) -> Result<Vec<Job>, StoreError> {
+    async fn job_insert(
+        &self,
+        params: JobInsertParams,
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
         (**self).job_insert(params).await
     }
     async fn job_log_insert(&self, params: JobLogInsertParams) -> Result<usize, StoreError> {
@@ -523,10 +549,13 @@ impl<S: JobStore + ?Sized> JobStore for Arc<S> {
     async fn job_reschedule(
         &self,
         params: JobRescheduleParams,
-    ) -> Result<Vec<(JobId, Rescheduled)>, StoreError> {
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
         (**self).job_reschedule(params).await
     }
-    async fn job_cancel(&self, params: JobCancelParams) -> Result<Vec<JobId>, StoreError> {
+    async fn job_cancel(
+        &self,
+        params: JobCancelParams,
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
         (**self).job_cancel(params).await
     }
     async fn job_complete(&self, params: JobCompleteParams) -> Result<Job, StoreError> {

@@ -123,18 +123,6 @@ pub struct JobRescheduleParams {
     pub now: DateTime<Utc>,
 }
 
-/// What became of one move in [`JobStore::job_reschedule`](super::JobStore::job_reschedule).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rescheduled {
-    /// The deadline moved; any retry state was reset.
-    Moved,
-    /// Not moved: the new occurrence was already completed by another job, so this job
-    /// must not act on it again (the caller cancels it).
-    OccurrenceTaken,
-    /// Not moved: the job is no longer pending (claimed, completed, cancelled, unknown).
-    NotPending,
-}
-
 /// One job to cancel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobCancel {

@@ -17,7 +17,7 @@ use crate::{
     Job, JobCancelParams, JobClaimParams, JobCompleteBatchParams, JobCompleteParams, JobId,
     JobInsertParams, JobListParams, JobLog, JobLogInsertParams, JobNextDueParams, JobPruneParams,
     JobRenewLeaseParams, JobRescheduleParams, JobRescueParams, JobRetryParams, JobStats,
-    JobStatsParams, JobStore, JobStoreAdmin, Rescheduled, StoreError, WorkspaceRange,
+    JobStatsParams, JobStore, JobStoreAdmin, StoreError, WorkspaceRange,
 };
 
 /// A store whose calls are counted: in flight, made in all, and timed per method.
@@ -255,11 +255,11 @@ macro_rules! tracked {
 
 tracked! {
     JobStore {
-        job_insert(p: JobInsertParams) -> Vec<Job>;
+        job_insert(p: JobInsertParams) -> Vec<Result<Job, StoreError>>;
         job_log_insert(p: JobLogInsertParams) -> usize;
         job_claim(p: JobClaimParams) -> Vec<Job>;
-        job_reschedule(p: JobRescheduleParams) -> Vec<(JobId, Rescheduled)>;
-        job_cancel(p: JobCancelParams) -> Vec<JobId>;
+        job_reschedule(p: JobRescheduleParams) -> Vec<Result<Job, StoreError>>;
+        job_cancel(p: JobCancelParams) -> Vec<Result<Job, StoreError>>;
         job_complete(p: JobCompleteParams) -> Job;
         job_complete_batch(p: JobCompleteBatchParams) -> Vec<Result<Job, StoreError>>;
         job_retry(p: JobRetryParams) -> Job;

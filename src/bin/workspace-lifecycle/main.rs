@@ -338,7 +338,8 @@ async fn cancel(
         .await
         .map_err(|e| describe(schema, &e))?
         .ok_or_else(|| format!("no job with id {id}"))?;
-    if !cancelled.contains(&id) {
+    // One result for the one job: a refusal means it was not pending.
+    if !cancelled.iter().any(Result::is_ok) {
         return Err(match job.state() {
             JobState::Running => format!(
                 "job {id} is running, not pending; only a pending job can be cancelled \

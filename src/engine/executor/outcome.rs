@@ -143,14 +143,14 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                     }],
                     now,
                 };
-                let cancelled = match store.job_cancel(params).await {
-                    Ok(ids) if ids.is_empty() => Err(StoreError::LeaseLost {
+                // One result for the one job: cancelled, or refused (`LeaseLost`).
+                let cancelled = store.job_cancel(params).await.and_then(|results| {
+                    let lost = StoreError::LeaseLost {
                         job: job.id,
                         attempt: job.attempt,
-                    }),
-                    Ok(_) => Ok(()),
-                    Err(error) => Err(error),
-                };
+                    };
+                    results.into_iter().next().unwrap_or(Err(lost)).map(drop)
+                });
                 if cancelled.is_ok() && reconcile {
                     // The workspace's time moved: schedule the new one now rather than
                     // at the next pass.

@@ -4,20 +4,17 @@
 //! follow-up write, a cancel when the store finds a move's occurrence already taken,
 //! is the one the plan asked for.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 
 use super::{Change, ReconcileReport};
 use crate::clock::Clock;
 use crate::engine::events::EventKind;
 use crate::engine::LifecycleEngine;
-use crate::error::Error;
-use crate::ids::JobId;
+use crate::error::{Error, StoreError};
 use crate::job::{Job, LogLine};
 use crate::store::{
     JobCancel, JobCancelParams, JobInsertParams, JobReschedule, JobRescheduleParams, JobStore,
-    NewJob, Rescheduled,
+    NewJob,
 };
 use crate::telemetry::record;
 use crate::workspace::Workspaces;
@@ -147,11 +144,15 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         now: DateTime<Utc>,
         counts: &mut Counts,
     ) -> Result<bool, Error> {
-        let created = self
+        // A skipped job (`Duplicate`) already has its open or completed twin.
+        let created: Vec<Job> = self
             .inner
             .store
             .job_insert(JobInsertParams { jobs, now })
-            .await?;
+            .await?
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect();
         for job in &created {
             tracing::debug!(job_id = %job.id, workspace_id = %job.workspace_id,
                 operation = %job.operation, deadline = %job.deadline, "job created");
@@ -171,7 +172,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
         cancels: &mut Vec<(Job, String)>,
         counts: &mut Counts,
     ) -> Result<bool, Error> {
-        let mut planned: HashMap<JobId, Move> = HashMap::with_capacity(moves.len());
+        let mut planned = Vec::with_capacity(moves.len());
         let mut jobs = Vec::with_capacity(moves.len());
         for (planned_move, reason) in moves {
             jobs.push(JobReschedule {
@@ -180,7 +181,7 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 run_at: planned_move.run_at,
                 log: self.line(LogLine::info(reason)),
             });
-            planned.insert(planned_move.job.id, planned_move);
+            planned.push(planned_move);
         }
         let results = self
             .inner
@@ -188,35 +189,32 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
             .job_reschedule(JobRescheduleParams { jobs, now })
             .await?;
         let mut moved = Vec::new();
-        for (id, outcome) in results {
-            let planned_move = planned.remove(&id);
-            match outcome {
-                Rescheduled::Moved => {
-                    tracing::debug!(job_id = %id, deadline = ?planned_move.as_ref().map(|m| m.deadline), "job rescheduled");
-                    counts.moved += 1;
-                    if let Some(Move {
+        // One result per move, in order; a missing one (a store breaking the contract)
+        // leaves its job for the next pass, as a job no longer pending would be.
+        for (planned_move, result) in planned.into_iter().zip(results) {
+            match result {
+                Ok(_) => {
+                    let Move {
                         job,
                         deadline,
                         run_at,
                         ..
-                    }) = planned_move
-                    {
-                        let from = job.deadline;
-                        let job = Job {
-                            deadline,
-                            run_at: run_at.unwrap_or(deadline),
-                            ..job
-                        };
-                        self.emit_job(&job, || EventKind::Rescheduled { from });
-                        moved.push(job);
-                    }
+                    } = planned_move;
+                    tracing::debug!(job_id = %job.id, deadline = ?Some(deadline), "job rescheduled");
+                    counts.moved += 1;
+                    let from = job.deadline;
+                    let job = Job {
+                        deadline,
+                        run_at: run_at.unwrap_or(deadline),
+                        ..job
+                    };
+                    self.emit_job(&job, || EventKind::Rescheduled { from });
+                    moved.push(job);
                 }
-                Rescheduled::OccurrenceTaken => {
-                    if let Some(Move { job, if_taken, .. }) = planned_move {
-                        cancels.push((job, if_taken));
-                    }
+                Err(StoreError::OccurrenceTaken { .. }) => {
+                    cancels.push((planned_move.job, planned_move.if_taken));
                 }
-                Rescheduled::NotPending => {}
+                Err(_) => {}
             }
         }
         self.note_reminders(&moved);
@@ -241,20 +239,17 @@ impl<S: JobStore, C: Clock, W: Workspaces> LifecycleEngine<S, C, W> {
                 .collect(),
             now,
         };
-        let cancelled = self.inner.store.job_cancel(params).await?;
-        let planned: HashMap<JobId, (Job, String)> = cancels
-            .into_iter()
-            .map(|(job, reason)| (job.id, (job, reason)))
-            .collect();
-        for id in &cancelled {
-            if let Some((job, reason)) = planned.get(id) {
-                tracing::debug!(job_id = %id, reason, "job cancelled");
+        let results = self.inner.store.job_cancel(params).await?;
+        // One result per cancel, in order: a refused one (no longer pending) is left be.
+        for ((job, reason), result) in cancels.iter().zip(results) {
+            if result.is_ok() {
+                tracing::debug!(job_id = %job.id, reason, "job cancelled");
                 self.emit_job(job, || EventKind::Cancelled {
                     reason: reason.clone(),
                 });
+                counts.cancelled += 1;
             }
         }
-        counts.cancelled = cancelled.len();
         Ok(())
     }
 }

@@ -67,7 +67,7 @@ pub enum Change {
         /// Why, for the job's log.
         reason: String,
         /// Why the job is cancelled instead if the store finds the new occurrence
-        /// already acted on by another job (`Rescheduled::OccurrenceTaken`): moving
+        /// already acted on by another job (`StoreError::OccurrenceTaken`): moving
         /// onto it would act twice on one occurrence.
         if_taken: String,
     },

@@ -101,7 +101,8 @@ returning {cols}";
 /// `job_reschedule`: the original design's UpdateWorkspaceLifecycleJobByID for pending
 /// jobs, batched. A move onto an occurrence another job completed is refused ("taken",
 /// checked with `workspace_lifecycle_job_occurrence`); the update re-checks "pending" on
-/// the locked row, so a job claimed meanwhile is reported "not pending".
+/// the locked row, so a job claimed meanwhile is reported "not pending". One row per
+/// move, in order, with the job as moved when it moved.
 /// $1 now, $2 job ids, $3 deadlines, $4 levels, $5 outputs, $6 run_ats (null: the
 /// deadline).
 pub(super) const RESCHEDULE: &str = "
@@ -127,7 +128,7 @@ moved as (
     from target t
     where j.id = t.id and t.pending and not t.taken
       and j.started_at is null and j.completed_at is null and j.cancelled_at is null
-    returning j.id
+    returning {cols}
 ),
 logged as (
     insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
@@ -135,10 +136,11 @@ logged as (
     from moved join target t on t.id = moved.id
     where t.output is not null
 )
-select t.id,
+select t.id as target_id, t.deadline as target_deadline,
     case when moved.id is not null then 'moved'
          when t.pending and t.taken then 'taken'
-         else 'not_pending' end as outcome
+         else 'not_pending' end as outcome,
+    moved.*
 from target t left join moved on moved.id = t.id
 order by t.ord";
 
@@ -158,7 +160,7 @@ cancelled as (
     where j.id = c.id and j.completed_at is null and j.cancelled_at is null
       and ((c.attempt is null and j.started_at is null)
         or (c.attempt is not null and j.started_at is not null and j.attempt = c.attempt))
-    returning j.id
+    returning {cols}
 ),
 logged as (
     insert into {schema}.workspace_lifecycle_job_logs (id, job_id, created_at, level, output)
@@ -166,7 +168,7 @@ logged as (
     from cancelled join c on c.id = cancelled.id
     where c.output is not null
 )
-select c.id from cancelled join c on c.id = cancelled.id order by c.ord";
+select * from cancelled";
 
 /// `job_complete`: the original design's UpdateWorkspaceLifecycleJobWithCompleteByID, fenced by
 /// the attempt, with its log lines; a final error spends one more `failed_attempts`.

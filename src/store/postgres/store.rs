@@ -1,6 +1,7 @@
 //! [`JobStore`] and [`JobStoreAdmin`] for [`PgStore`]: each method binds its
 //! parameters, runs its statement from `sql.rs` and decodes the rows.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -22,7 +23,7 @@ use crate::store::{
     check_times, JobCancelParams, JobClaimParams, JobCompleteBatchParams, JobCompleteParams,
     JobInsertParams, JobListParams, JobLogInsertParams, JobNextDueParams, JobPruneParams,
     JobRenewLeaseParams, JobRescheduleParams, JobRescueParams, JobRetryParams, JobStats,
-    JobStatsParams, JobStore, JobStoreAdmin, Rescheduled, WorkspaceRange,
+    JobStatsParams, JobStore, JobStoreAdmin, WorkspaceRange,
 };
 
 /// How many times a claim is retried when two claimers picked jobs of one workspace at
@@ -74,22 +75,23 @@ impl PgStore {
 
 #[async_trait]
 impl JobStore for PgStore {
-    async fn job_insert(&self, params: JobInsertParams) -> Result<Vec<Job>, StoreError> {
+    async fn job_insert(
+        &self,
+        params: JobInsertParams,
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
         check_times(params.jobs.iter().map(|j| (j.deadline, j.run_at)))?;
+        if params.jobs.is_empty() {
+            return Ok(Vec::new());
+        }
         // The first job per (workspace, operation) wins, as in InMemoryStore; later ones
         // in the batch would be skipped by the open-job index anyway.
-        let mut seen = HashMap::new();
+        let mut first = HashMap::new();
         let mut jobs = Vec::new();
-        for job in params.jobs {
-            if seen
-                .insert((job.workspace_id, job.operation), jobs.len())
-                .is_none()
-            {
+        for (index, job) in params.jobs.iter().enumerate() {
+            if let Entry::Vacant(slot) = first.entry((job.workspace_id, job.operation)) {
+                slot.insert(index);
                 jobs.push(job);
             }
-        }
-        if jobs.is_empty() {
-            return Ok(Vec::new());
         }
         let workspace_ids: Vec<Uuid> = jobs.iter().map(|j| j.workspace_id.0).collect();
         let operations: Vec<&str> = jobs.iter().map(|j| j.operation.as_str()).collect();
@@ -107,9 +109,25 @@ impl JobStore for PgStore {
             .fetch_all(&self.inner.pool)
             .await
             .map_err(db_error)?;
-        let mut created = jobs_from_rows(&rows)?;
-        created.sort_by_key(|j| seen.get(&(j.workspace_id, j.operation)).copied());
-        Ok(created)
+        let mut created: HashMap<_, _> = jobs_from_rows(&rows)?
+            .into_iter()
+            .map(|job| ((job.workspace_id, job.operation), job))
+            .collect();
+        Ok(params
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(index, new)| {
+                let key = (new.workspace_id, new.operation);
+                let won = first.get(&key) == Some(&index);
+                won.then(|| created.remove(&key))
+                    .flatten()
+                    .ok_or(StoreError::Duplicate {
+                        workspace: new.workspace_id,
+                        deadline: new.deadline,
+                    })
+            })
+            .collect())
     }
 
     async fn job_log_insert(&self, params: JobLogInsertParams) -> Result<usize, StoreError> {
@@ -163,7 +181,7 @@ impl JobStore for PgStore {
     async fn job_reschedule(
         &self,
         params: JobRescheduleParams,
-    ) -> Result<Vec<(JobId, Rescheduled)>, StoreError> {
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
         check_times(params.jobs.iter().map(|j| (j.deadline, j.run_at)))?;
         if params.jobs.is_empty() {
             return Ok(Vec::new());
@@ -184,19 +202,24 @@ impl JobStore for PgStore {
             .map_err(db_error)?;
         rows.iter()
             .map(|row| {
-                let id = JobId(column(row, "id")?);
+                let job = JobId(column(row, "target_id")?);
                 let outcome: String = column(row, "outcome")?;
-                let outcome = match outcome.as_str() {
-                    "moved" => Rescheduled::Moved,
-                    "taken" => Rescheduled::OccurrenceTaken,
-                    _ => Rescheduled::NotPending,
-                };
-                Ok((id, outcome))
+                Ok(match outcome.as_str() {
+                    "moved" => job_from_row(row),
+                    "taken" => Err(StoreError::OccurrenceTaken {
+                        job,
+                        deadline: column(row, "target_deadline")?,
+                    }),
+                    _ => Err(StoreError::NotPending { job }),
+                })
             })
             .collect()
     }
 
-    async fn job_cancel(&self, params: JobCancelParams) -> Result<Vec<JobId>, StoreError> {
+    async fn job_cancel(
+        &self,
+        params: JobCancelParams,
+    ) -> Result<Vec<Result<Job, StoreError>>, StoreError> {
         if params.jobs.is_empty() {
             return Ok(Vec::new());
         }
@@ -210,9 +233,25 @@ impl JobStore for PgStore {
             .fetch_all(&self.inner.pool)
             .await
             .map_err(db_error)?;
-        rows.iter()
-            .map(|row| Ok(JobId(column(row, "id")?)))
-            .collect()
+        let mut cancelled: HashMap<Uuid, Result<Job, StoreError>> = HashMap::new();
+        for row in &rows {
+            cancelled.insert(column(row, "id")?, job_from_row(row));
+        }
+        Ok(params
+            .jobs
+            .iter()
+            .map(|cancel| {
+                cancelled
+                    .remove(&cancel.id.0)
+                    .unwrap_or(Err(match cancel.attempt {
+                        Some(attempt) => StoreError::LeaseLost {
+                            job: cancel.id,
+                            attempt,
+                        },
+                        None => StoreError::NotPending { job: cancel.id },
+                    }))
+            })
+            .collect())
     }
 
     async fn job_complete(&self, params: JobCompleteParams) -> Result<Job, StoreError> {

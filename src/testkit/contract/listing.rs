@@ -108,7 +108,8 @@ pub async fn list_filters_and_orders_newest_first<S: JobStoreAdmin>(store: S) {
         })
         .await
         .unwrap()
-        .remove(0);
+        .remove(0)
+        .unwrap();
     let c = store
         .job_insert(JobInsertParams {
             jobs: vec![new_job(2, Operation::Stop, at(5))],
@@ -116,7 +117,8 @@ pub async fn list_filters_and_orders_newest_first<S: JobStoreAdmin>(store: S) {
         })
         .await
         .unwrap()
-        .remove(0);
+        .remove(0)
+        .unwrap();
     claim(&store, at(0), 1).await;
     let ids = |jobs: Vec<Job>| jobs.into_iter().map(|j| j.id).collect::<Vec<_>>();
     assert_eq!(

@@ -106,6 +106,7 @@ macro_rules! job_store_contract {
             reschedule_refuses_completed_occurrence_and_non_pending_jobs,
             cancel_without_attempt_takes_pending_jobs_only,
             cancel_with_attempt_is_fenced,
+            batch_writes_answer_each_item_in_input_order,
             complete_is_fenced_by_attempt,
             complete_records_error_and_blocks_occurrence,
             complete_batch_fences_each_job_by_its_attempt,
@@ -184,11 +185,22 @@ fn new_job(w: u128, operation: Operation, deadline: DateTime<Utc>) -> NewJob {
     }
 }
 
+/// The jobs created, the skipped ones (`Duplicate`) left out; any other refusal fails.
 async fn insert<S: JobStoreAdmin>(store: &S, jobs: Vec<NewJob>) -> Vec<Job> {
-    store
+    let count = jobs.len();
+    let results = store
         .job_insert(JobInsertParams { jobs, now: t0() })
         .await
-        .unwrap()
+        .unwrap();
+    assert_eq!(results.len(), count, "one result per job");
+    results
+        .into_iter()
+        .filter_map(|result| match result {
+            Ok(job) => Some(job),
+            Err(StoreError::Duplicate { .. }) => None,
+            Err(error) => panic!("insert refused a job: {error}"),
+        })
+        .collect()
 }
 
 async fn insert_one<S: JobStoreAdmin>(
