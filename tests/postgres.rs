@@ -253,6 +253,37 @@ fn postgres_unknown_operation_value_is_invalid_data_not_a_panic() {
 }
 
 #[test]
+fn postgres_log_line_at_infinity_is_invalid_data_not_a_panic() {
+    rt().block_on(async {
+        let Some(db) = pg::test_db(2).await else {
+            return;
+        };
+        insert(&db.store, 1).await;
+        let job = db
+            .store
+            .job_list(workspace_lifecycle::JobListParams::default())
+            .await
+            .unwrap()
+            .remove(0);
+        // A hand-edited log row: sqlx's chrono decoding panics on `infinity`.
+        let s = &db.schema;
+        db.store
+            .pool()
+            .execute(AssertSqlSafe(format!(
+                "update {s}.workspace_lifecycle_job_logs set created_at = 'infinity'"
+            )))
+            .await
+            .unwrap();
+        let error = db.store.job_log_list(job.id).await.unwrap_err();
+        assert!(matches!(error, StoreError::InvalidData(_)), "{error:?}");
+        let shown = error.to_string();
+        assert!(shown.contains("log line"), "{shown}");
+        assert!(shown.contains(&job.id.0.to_string()), "{shown}");
+        assert!(shown.contains("created_at is infinity"), "{shown}");
+    });
+}
+
+#[test]
 fn postgres_schema_names_are_validated() {
     rt().block_on(async {
         let pool = sqlx::postgres::PgPoolOptions::new()

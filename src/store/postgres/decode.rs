@@ -6,10 +6,10 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::error::StoreError;
+use crate::error::{ParseNameError, StoreError};
 use crate::ids::JobId;
-use crate::job::Job;
-use crate::store::row::JobRow;
+use crate::job::{Job, JobLog};
+use crate::store::row::{timestamp, JobRow};
 
 /// Maps a driver error to the store's typed errors.
 pub(super) fn db_error(error: sqlx::Error) -> StoreError {
@@ -77,6 +77,27 @@ fn job_row(row: &PgRow) -> Result<JobRow, StoreError> {
 /// a panic.
 pub(super) fn job_from_row(row: &PgRow) -> Result<Job, StoreError> {
     job_row(row)?.into_job()
+}
+
+/// Decodes a log line; a `created_at` past chrono's range (a hand-edited `infinity`)
+/// is [`StoreError::InvalidData`] naming the line and its job, as for a job row read
+/// by id, never a panic.
+pub(super) fn log_from_row(row: &PgRow) -> Result<JobLog, StoreError> {
+    let id: Uuid = column(row, "id")?;
+    let job_id: Uuid = column(row, "job_id")?;
+    let level: String = column(row, "level")?;
+    let created_at = required_time(row, "created_at")
+        .and_then(|micros| timestamp(job_id, "created_at", micros))
+        .map_err(|error| StoreError::InvalidData(format!("log line {id}: {error}")))?;
+    Ok(JobLog {
+        id,
+        job_id: JobId(job_id),
+        created_at,
+        level: level
+            .parse()
+            .map_err(|e: ParseNameError| StoreError::InvalidData(e.to_string()))?,
+        output: column(row, "output")?,
+    })
 }
 
 /// A job row the code cannot represent, set aside so the rest of its batch goes on.

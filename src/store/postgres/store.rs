@@ -11,12 +11,12 @@ use uuid::Uuid;
 
 use super::binds::{attempt_param, bind_fenced, fenced_lines, lines, optional_lines};
 use super::decode::{
-    column, db_error, decode_jobs, held, job_from_row, jobs_from_rows, open_jobs_from_rows,
-    Undecodable,
+    column, db_error, decode_jobs, held, job_from_row, jobs_from_rows, log_from_row,
+    open_jobs_from_rows, Undecodable,
 };
 use super::{q, PgStore};
 use crate::clock::add;
-use crate::error::{ParseNameError, StoreError};
+use crate::error::StoreError;
 use crate::ids::JobId;
 use crate::job::{Job, JobLog, JobState, LogLine, Operation, LATEST_DEADLINE};
 use crate::store::{
@@ -436,20 +436,7 @@ impl JobStoreAdmin for PgStore {
             .fetch_all(&self.inner.pool)
             .await
             .map_err(db_error)?;
-        rows.iter()
-            .map(|row| {
-                let level: String = column(row, "level")?;
-                Ok(JobLog {
-                    id: column(row, "id")?,
-                    job_id: JobId(column(row, "job_id")?),
-                    created_at: column(row, "created_at")?,
-                    level: level
-                        .parse()
-                        .map_err(|e: ParseNameError| StoreError::InvalidData(e.to_string()))?,
-                    output: column(row, "output")?,
-                })
-            })
-            .collect()
+        rows.iter().map(log_from_row).collect()
     }
 
     async fn job_stats(&self, params: JobStatsParams) -> Result<JobStats, StoreError> {
