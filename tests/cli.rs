@@ -371,6 +371,66 @@ fn postgres_jobs_show_prints_every_field_and_the_logs() {
 }
 
 #[test]
+fn postgres_jobs_show_and_list_escape_control_characters_from_the_table() {
+    rt().block_on(async {
+        let Some(db) = pg::test_db(2).await else {
+            return;
+        };
+        let store = &db.store;
+        let job = insert(
+            store,
+            1,
+            Operation::Start,
+            t("2026-01-05T09:00:00Z"),
+            t("2026-01-05T08:00:00Z"),
+        )
+        .await;
+        let claimed = claim(
+            store,
+            t("2026-01-05T09:00:00Z"),
+            MINUTE,
+            ExecutorId::random(),
+        )
+        .await;
+        let running = of(&claimed, 1);
+        // An adapter's text that would recolour, clear or forge lines on a terminal.
+        store
+            .job_complete(JobCompleteParams {
+                id: running.id,
+                attempt: running.attempt,
+                now: t("2026-01-05T09:00:02Z"),
+                error: Some("adapter \x1b[31msaid\x1b[0m no\u{9b}2J\u{7f}".to_owned()),
+                logs: vec![LogLine::info("line\nerror: forged \x1b[2J")],
+            })
+            .await
+            .unwrap();
+
+        let id = job.id.to_string();
+        for args in [&["jobs", "show", &id][..], &["jobs", "list"][..]] {
+            let stdout = ok(cli(&db.schema, args));
+            assert!(
+                !stdout.contains(|c: char| c.is_control() && c != '\n'),
+                "{args:?}: {stdout:?}"
+            );
+            assert!(
+                stdout.contains(r"adapter \u{1b}[31msaid\u{1b}[0m no"),
+                "{stdout}"
+            );
+        }
+        let stdout = ok(cli(&db.schema, &["jobs", "show", &id]));
+        assert!(stdout.contains(r"\u{9b}2J\u{7f}"), "{stdout}");
+        assert!(
+            stdout.contains(r"line\u{a}error: forged \u{1b}[2J"),
+            "{stdout}"
+        );
+        assert!(
+            !stdout.lines().any(|l| l.starts_with("error: forged")),
+            "{stdout}"
+        );
+    });
+}
+
+#[test]
 fn postgres_jobs_cancel_cancels_a_pending_job_and_refuses_others() {
     rt().block_on(async {
         let Some(db) = pg::test_db(2).await else {

@@ -61,9 +61,25 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// `text` on one line: runs of whitespace, newlines included, become one space.
+/// `text` on one line: runs of whitespace, newlines included, become one space, and
+/// the other control characters are [`escaped`].
 pub fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    escaped(&text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// `text` with every control character (C0, DEL, C1) written as `\u{..}`: an
+/// adapter's error or log line is shown to the operator, and an escape sequence in it
+/// must not recolour, clear or forge lines on their terminal.
+pub fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `text` cut to at most `max` characters, ending with `…` when cut.
@@ -169,7 +185,10 @@ pub fn job_details(job: &Job, logs: &[JobLog]) -> Vec<String> {
             job.claimed_by
                 .map_or_else(|| "-".to_owned(), |e| e.to_string()),
         ),
-        field("error", job.error.as_deref().unwrap_or("-")),
+        field(
+            "error",
+            job.error.as_deref().map_or_else(|| "-".to_owned(), escaped),
+        ),
         String::new(),
     ];
     if logs.is_empty() {
@@ -181,7 +200,7 @@ pub fn job_details(job: &Job, logs: &[JobLog]) -> Vec<String> {
                 "{}  {:<5}  {}",
                 precise(log.created_at),
                 log.level.as_str(),
-                log.output
+                escaped(&log.output)
             ));
         }
     }
@@ -297,5 +316,15 @@ mod tests {
         assert_eq!(cut.chars().count(), TABLE_ERROR_CHARS);
         assert!(cut.ends_with('…') && !cut.contains('\n'));
         assert_eq!(truncate("short", TABLE_ERROR_CHARS), "short");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            escaped("a\x1b[31mb\u{7f}\u{9b}\0\nc é"),
+            r"a\u{1b}[31mb\u{7f}\u{9b}\u{0}\u{a}c é"
+        );
+        assert_eq!(one_line("x\x1b[2J\n\ty"), r"x\u{1b}[2J y");
+        assert_eq!(escaped("plain text"), "plain text");
     }
 }
