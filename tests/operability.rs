@@ -3,6 +3,8 @@
 //! the metrics the engine records.
 
 mod common;
+#[path = "common/memory.rs"]
+mod memory;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,34 +12,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use common::{rt, running_until, spawn_run, stopped_until, t0, ws};
+use memory::{minutes, setup, Engine};
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
     SharedString, Unit,
 };
-use workspace_lifecycle::testkit::{self, Driver, FakeWorkspaces};
+use workspace_lifecycle::testkit::{self, Driver};
 use workspace_lifecycle::{
-    telemetry, Config, Event, EventKind, Events, FakeClock, InMemoryStore, JobListParams, JobState,
-    JobStore, JobStoreAdmin, LifecycleEngine, Workspace, WorkspaceState,
+    telemetry, Config, Event, EventKind, Events, InMemoryStore, JobListParams, JobState, JobStore,
+    JobStoreAdmin, LifecycleEngine, Workspace, WorkspaceState,
 };
-
-type Engine = LifecycleEngine<Arc<InMemoryStore>, FakeClock, FakeWorkspaces>;
-
-fn setup(config: Config) -> (Engine, FakeClock, FakeWorkspaces) {
-    let clock = FakeClock::new(t0());
-    let fleet = FakeWorkspaces::new(clock.clone());
-    let engine = LifecycleEngine::new(
-        Arc::new(InMemoryStore::with_seed(5)),
-        clock.clone(),
-        fleet.clone(),
-        config,
-    )
-    .unwrap();
-    (engine, clock, fleet)
-}
-
-fn minutes(m: i64) -> DateTime<Utc> {
-    t0() + TimeDelta::minutes(m)
-}
 
 /// Every event received so far, without waiting for more.
 async fn drain(events: &mut Events) -> Vec<Event> {
@@ -748,95 +732,6 @@ fn metrics_move_with_what_the_engine_does() {
             let report = engine.execute_due().await.unwrap();
             assert_eq!((report.rescued, report.stopped), (1, 1));
             assert_eq!(recorder.counter(&name(telemetry::JOBS_RESCUED, "")), 1);
-        });
-    });
-}
-
-/// What a tracing subscriber saw: events at info or above (with their message), and
-/// the spans opened, each with its fields.
-#[derive(Clone, Default)]
-struct Traced {
-    loud: Arc<Mutex<Vec<String>>>,
-    spans: Arc<Mutex<Vec<Span>>>,
-}
-
-/// A span's name and its fields as `name=value`.
-type Span = (String, Vec<String>);
-
-struct Fields(Vec<String>);
-
-impl tracing::field::Visit for Fields {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push(format!("{}={value:?}", field.name()));
-    }
-}
-
-impl tracing::Subscriber for Traced {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        let mut fields = Fields(Vec::new());
-        span.record(&mut fields);
-        let mut spans = self.spans.lock().unwrap();
-        spans.push((span.metadata().name().to_owned(), fields.0));
-        tracing::span::Id::from_u64(spans.len() as u64)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        if *event.metadata().level() <= tracing::Level::INFO {
-            let mut fields = Fields(Vec::new());
-            event.record(&mut fields);
-            self.loud.lock().unwrap().push(fields.0.join(" "));
-        }
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
-/// An idle engine says nothing at info or above, however many ticks pass; acting on a
-/// job opens a `job` span with its ids and logs the completion at info.
-#[test]
-fn idle_ticks_are_quiet_and_each_action_is_traced() {
-    let traced = Traced::default();
-    tracing::subscriber::with_default(traced.clone(), || {
-        rt().block_on(async {
-            let (engine, clock, fleet) = setup(Config::default());
-            let driver = Driver::new(clock.clone());
-            for n in 1..=10 {
-                fleet.insert(Workspace::new(ws(n), WorkspaceState::Running));
-            }
-            let (shutdown, run) = spawn_run(&engine);
-            driver.advance_to(minutes(30)).await;
-            assert_eq!(*traced.loud.lock().unwrap(), Vec::<String>::new());
-            let passes = traced
-                .spans
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|(name, _)| name == "reconcile_pass")
-                .count();
-            assert!(passes >= 30, "a span per pass: {passes}");
-
-            fleet.update(ws(3), |w| w.auto_stop_at = Some(minutes(40)));
-            driver.advance_to(minutes(41)).await;
-            let loud = traced.loud.lock().unwrap().clone();
-            assert_eq!(loud.len(), 1, "{loud:?}");
-            assert!(
-                loud[0].contains("job completed") && loud[0].contains("outcome=\"acted\""),
-                "{loud:?}"
-            );
-            let spans = traced.spans.lock().unwrap().clone();
-            let (_, fields) = spans
-                .iter()
-                .find(|(name, _)| name == "job")
-                .expect("a job span");
-            for field in ["job_id=", "workspace_id=", "operation=stop", "attempt=1"] {
-                assert!(fields.iter().any(|f| f.starts_with(field)), "{fields:?}");
-            }
-            shutdown.cancel();
-            run.await.unwrap();
         });
     });
 }
