@@ -45,6 +45,10 @@ fn schedules_name_the_field_and_the_value() {
             "time zone \"Mars/Olympus\" is not an IANA zone name",
         ),
         ("CRON_TZ=Local 0 9 * * *", "(Local is not allowed)"),
+        (
+            "0 0 31 2 *",
+            "day-of-month field: \"31\" falls in none of the months \"2\"",
+        ),
     ];
     for (input, error) in cases {
         let got = input.parse::<Schedule>().expect_err(input).to_string();

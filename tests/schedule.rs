@@ -170,9 +170,149 @@ fn spring_forward_and_fall_back_in_three_zones() {
 }
 
 #[test]
-fn impossible_dates_have_no_next_occurrence() {
-    let never: Schedule = "0 0 30 2 *".parse().unwrap();
-    assert_eq!(never.next_after(utc("2026-01-01T00:00:00Z")), None);
+fn patterns_that_can_never_fire_are_refused_naming_the_days_and_months() {
+    for (pattern, error) in [
+        (
+            "0 0 30 2 *",
+            "day-of-month field: \"30\" falls in none of the months \"2\"",
+        ),
+        (
+            "0 0 31 2 *",
+            "day-of-month field: \"31\" falls in none of the months \"2\"",
+        ),
+        (
+            "0 0 30,31 FEB *",
+            "day-of-month field: \"30,31\" falls in none of the months \"FEB\"",
+        ),
+        (
+            "0 0 31 4,6,9,11 *",
+            "day-of-month field: \"31\" falls in none of the months \"4,6,9,11\"",
+        ),
+    ] {
+        let got = pattern.parse::<Schedule>().expect_err(pattern).to_string();
+        assert_eq!(got, error, "{pattern}");
+    }
+    // Possible, if rarely: 29 February, 31 in a list with a long month, and either
+    // day field when both are restricted (classic cron's "or").
+    assert_eq!(
+        next("0 0 29 2 *", "2026-01-01T00:00:00Z"),
+        "2028-02-29T00:00:00+00:00"
+    );
+    assert_eq!(
+        next("0 0 31 2,3 *", "2026-01-01T00:00:00Z"),
+        "2026-03-31T00:00:00+00:00"
+    );
+    assert_eq!(
+        next("0 0 31 2 MON", "2026-01-01T00:00:00Z"),
+        "2026-02-02T00:00:00+00:00"
+    );
+}
+
+#[test]
+fn a_step_beyond_the_range_gives_only_the_start() {
+    for (pattern, printed) in [
+        ("59/4294967295 * * * *", "59 * * * *"),
+        ("0 23/4294967295 * * *", "0 23 * * *"),
+        ("0 0 1-31/4294967295 * *", "0 0 1 * *"),
+        ("0 0 * * 7/4294967295", "0 0 * * 0"),
+        ("5/60 * * * *", "5 * * * *"),
+    ] {
+        let schedule: Schedule = pattern.parse().expect(pattern);
+        assert_eq!(schedule.to_string(), printed, "{pattern}");
+    }
+    assert_eq!(
+        next("59/4294967295 * * * *", "2026-01-01T00:00:00Z"),
+        "2026-01-01T00:59:00+00:00"
+    );
+    assert_eq!(
+        next("59/4294967295 * * * *", "2026-01-01T00:59:00Z"),
+        "2026-01-01T01:59:00+00:00"
+    );
+    // A starred step past the range keeps the star (and so the day fields' "and").
+    let star: Schedule = "*/4294967295 0 * * *".parse().unwrap();
+    assert_eq!(star.to_string().parse::<Schedule>().unwrap(), star);
+}
+
+/// The next few occurrences from a few probe instants: two schedules with the same
+/// times agree on them.
+fn probe(schedule: &Schedule) -> Vec<Option<DateTime<Utc>>> {
+    let mut out = Vec::new();
+    for start in [
+        "2026-01-01T00:00:00Z",
+        "2026-03-29T00:30:00Z",
+        "2026-10-25T00:30:00Z",
+    ] {
+        let mut at = Some(utc(start));
+        for _ in 0..50 {
+            at = at.and_then(|t| schedule.next_after(t));
+            out.push(at);
+        }
+    }
+    out
+}
+
+#[test]
+fn display_round_trips_starred_lists() {
+    for pattern in [
+        "*/30,15 * * * *",
+        "*/30,15,45 * * * *",
+        "*/20,5-7 */6,1 * * *",
+        "0 0 */10,5 * *",
+        "0 0 * */6,2 *",
+        "0 0 */15,2 * */3,5",
+        "*/7,1 * * * *",
+        "CRON_TZ=Europe/Berlin */45,2 */5,3 * * *",
+    ] {
+        let schedule: Schedule = pattern.parse().expect(pattern);
+        let printed = schedule.to_string();
+        let again: Schedule = printed.parse().expect(&printed);
+        assert_eq!(again, schedule, "{pattern} printed as {printed}");
+        assert_eq!(
+            probe(&again),
+            probe(&schedule),
+            "{pattern} printed as {printed}"
+        );
+    }
+    let printed = |pattern: &str| pattern.parse::<Schedule>().unwrap().to_string();
+    assert_eq!(printed("*/30,15 * * * *"), "*/30,15 * * * *");
+    assert_eq!(printed("*/15,30 * * * *"), "*/15 * * * *");
+    assert_eq!(printed("0 0 * * */3,5"), "0 0 * * */3,5");
+}
+
+#[test]
+fn times_at_chronos_limits_give_none_instead_of_a_panic() {
+    let patterns = [
+        "* * * * *",
+        "0 9 * * *",
+        "30 2 * * *",
+        "CRON_TZ=Pacific/Kiritimati * * * * *",
+        "CRON_TZ=Pacific/Kiritimati 0 9 * * MON",
+        "CRON_TZ=America/Los_Angeles 0 9 * * *",
+        "CRON_TZ=Europe/Berlin 30 2 * * *",
+    ];
+    for pattern in patterns {
+        let schedule: Schedule = pattern.parse().unwrap();
+        for at in [
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::<Utc>::MAX_UTC - TimeDelta::hours(30),
+            DateTime::<Utc>::MIN_UTC + TimeDelta::hours(30),
+        ] {
+            let got = std::panic::catch_unwind(|| auto_start_at(&schedule, at));
+            let got = got.unwrap_or_else(|_| panic!("{pattern} at {at:?} panicked"));
+            if let Some(next) = got {
+                assert!(next > at, "{pattern} at {at:?} gave {next:?}");
+            }
+        }
+        assert_eq!(
+            schedule.next_after(DateTime::<Utc>::MAX_UTC),
+            None,
+            "{pattern}"
+        );
+    }
+    // Near the minimum there is still a next time.
+    let daily: Schedule = "0 9 * * *".parse().unwrap();
+    assert!(daily.next_after(DateTime::<Utc>::MIN_UTC).is_some());
 }
 
 #[test]

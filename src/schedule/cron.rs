@@ -6,7 +6,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{
-    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc,
+    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone,
+    Timelike, Utc,
 };
 use chrono_tz::Tz;
 
@@ -92,27 +93,37 @@ impl Schedule {
     }
 
     /// The first occurrence strictly after `after`, by the rules in the
-    /// [`schedule`](crate::schedule) module docs;
-    /// `None` if there is none within 400 years (a pattern like `0 0 30 2 *`).
+    /// [`schedule`](crate::schedule) module docs; `None` if there is none within 400
+    /// years, or none that chrono can represent (`after` near `DateTime::MAX_UTC`).
+    /// Patterns that could never fire (`0 0 31 2 *`) are refused by the parser, so the
+    /// 400-year scan is only a bound: every accepted pattern fires within it.
     ///
     /// ```
+    /// use chrono::{DateTime, Utc};
     /// use workspace_lifecycle::schedule::Schedule;
     ///
     /// let daily: Schedule = "0 9 * * *".parse().unwrap();
     /// let nine = "2026-01-05T09:00:00Z".parse().unwrap();
     /// // Strictly after: an occurrence is never its own successor.
     /// assert_eq!(daily.next_after(nine).unwrap().to_rfc3339(), "2026-01-06T09:00:00+00:00");
-    /// let never: Schedule = "0 0 30 2 *".parse().unwrap();
-    /// assert_eq!(never.next_after(nine), None);
+    /// assert_eq!(daily.next_after(DateTime::<Utc>::MAX_UTC), None);
+    /// assert!("0 0 30 2 *".parse::<Schedule>().is_err());
     /// ```
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let after_local = after.with_timezone(&self.zone).naive_local();
+        // Checked: at chrono's limits the local time (or a day before it) is not
+        // representable, and `with_timezone` would panic.
+        let offset = self.zone.offset_from_utc_datetime(&after.naive_utc()).fix();
+        let after_local = after.naive_utc().checked_add_offset(offset)?;
         // No wall time more than a day before `after` can map past it (gaps are hours).
-        let horizon = after_local - TimeDelta::days(1);
+        let horizon = after_local
+            .checked_sub_signed(TimeDelta::days(1))
+            .unwrap_or(NaiveDateTime::MIN);
         let start = after_local.date();
         // The day before too: a time in the previous day can map forward past a gap.
-        let mut date = start.pred_opt()?;
-        let last = start.checked_add_signed(TimeDelta::days(400 * 366))?;
+        let mut date = start.pred_opt().unwrap_or(start);
+        let last = start
+            .checked_add_signed(TimeDelta::days(400 * 366))
+            .unwrap_or(NaiveDate::MAX);
         while date <= last {
             if self.matches_date(date) {
                 for hour in bits(self.hours) {
@@ -131,7 +142,10 @@ impl Schedule {
                     }
                 }
             }
-            date = date.succ_opt()?;
+            date = match date.succ_opt() {
+                Some(next) => next,
+                None => break,
+            };
         }
         None
     }
@@ -146,7 +160,7 @@ impl Schedule {
                 // Gaps are at most a few hours; step to the first wall time that exists.
                 let mut probe = local;
                 for _ in 0..(24 * 60) {
-                    probe += TimeDelta::minutes(1);
+                    probe = probe.checked_add_signed(TimeDelta::minutes(1))?;
                     match self.zone.from_local_datetime(&probe) {
                         LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => {
                             return Some(at.with_timezone(&Utc))
@@ -191,6 +205,16 @@ impl FromStr for Schedule {
         for (i, (field, text)) in Field::ALL.iter().zip(&fields).enumerate() {
             (sets[i], star[i]) = parse_field(*field, text)?;
         }
+        // With the weekday starred, a day must match the day-of-month: if no listed
+        // month has one of its days, the pattern never fires, and `next_after` would
+        // scan its whole 400-year horizon on every call. (With both day fields
+        // restricted every month has each weekday, and a starred day-of-month holds 1.)
+        if !star[2] && star[4] && !days_fit_months(sets[2], sets[3]) {
+            return Err(ScheduleError::Never {
+                days: fields[2].to_owned(),
+                months: fields[3].to_owned(),
+            });
+        }
         Ok(Schedule {
             zone,
             minutes: sets[0],
@@ -201,6 +225,18 @@ impl FromStr for Schedule {
             star,
         })
     }
+}
+
+/// Whether some listed month has some listed day (29 February counts: leap years).
+fn days_fit_months(days: Bits, months: Bits) -> bool {
+    bits(months).any(|month| {
+        let longest = match month {
+            2 => 29,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        bits(days).any(|day| day <= longest)
+    })
 }
 
 impl fmt::Display for Schedule {

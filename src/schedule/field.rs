@@ -124,6 +124,15 @@ pub enum ScheduleError {
         /// The offending text.
         text: String,
     },
+    /// A day-of-month that none of the listed months has (`0 0 31 2 *`): the pattern
+    /// could never fire.
+    #[error("day-of-month field: {days:?} falls in none of the months {months:?}")]
+    Never {
+        /// The day-of-month field's text.
+        days: String,
+        /// The month field's text.
+        months: String,
+    },
     /// `CRON_TZ=Local` or an unknown zone.
     #[error("time zone {0:?} is not an IANA zone name like Europe/Berlin (Local is not allowed)")]
     Zone(String),
@@ -204,10 +213,12 @@ pub(super) fn parse_field(field: Field, text: &str) -> Result<(Bits, bool), Sche
         if lo > hi {
             return Err(empty());
         }
-        let mut v = lo;
-        while v <= hi {
-            set |= 1 << v;
-            v += step;
+        // A step past the range gives only the start, as in classic cron; checked so
+        // a step near `u32::MAX` cannot wrap back into the range.
+        let mut v = Some(lo);
+        while let Some(value) = v.filter(|value| *value <= hi) {
+            set |= 1 << value;
+            v = value.checked_add(step);
         }
     }
     if field == Field::DayOfWeek && set & (1 << 7) != 0 {
@@ -217,7 +228,8 @@ pub(super) fn parse_field(field: Field, text: &str) -> Result<(Bits, bool), Sche
     Ok((set, star))
 }
 
-/// Writes a set as `*`, `*/n`, or a canonical list of values and ranges.
+/// Writes a set as `*` or `*/n` (then any values that misses) if starred, else as a
+/// canonical list of values and ranges.
 pub(super) fn write_field(
     f: &mut fmt::Formatter<'_>,
     field: Field,
@@ -226,18 +238,25 @@ pub(super) fn write_field(
 ) -> fmt::Result {
     let (min, max) = field.range();
     let max = if field == Field::DayOfWeek { 6 } else { max };
-    if star {
-        // A starred field is `*` or `*/n` from the field's minimum.
-        let values: Vec<u32> = bits(set).collect();
-        let step = values.get(1).map_or(max - min + 1, |second| second - min);
-        return if step == 1 {
-            f.write_str("*")
-        } else {
-            write!(f, "*/{step}")
-        };
-    }
-    let values: Vec<u32> = bits(set).collect();
+    let mut values: Vec<u32> = bits(set).collect();
     let mut first = true;
+    if star {
+        // A starred field holds its minimum (`*` and `*/n` start there), so some step
+        // fits inside it: `*/(max - min + 1)` is the minimum alone. The smallest step
+        // that fits, then the values it misses, parses back to the same set and star
+        // (`*/30,15`, not `*/15`).
+        let steps = |step: u32| (min..=max).step_by(step as usize);
+        let step = (1..=max - min + 1)
+            .find(|step| steps(*step).all(|v| set & (1 << v) != 0))
+            .unwrap_or(max - min + 1);
+        if step == 1 {
+            f.write_str("*")?;
+        } else {
+            write!(f, "*/{step}")?;
+        }
+        values.retain(|v| !steps(step).any(|s| s == *v));
+        first = false;
+    }
     let mut i = 0;
     while i < values.len() {
         let mut j = i;
