@@ -185,6 +185,33 @@ async fn complete(store: &PgStore, job: &Job, now: DateTime<Utc>, error: Option<
         .unwrap();
 }
 
+/// Workspace 1's start, scheduled at 08:00 for 09:00, claimed at 09:00 and finished at
+/// 09:00:02 with `error` and the log line `log`: a job with every field set.
+async fn finished_start(store: &PgStore, error: &str, log: LogLine) -> Job {
+    let deadline = t("2026-01-05T09:00:00Z");
+    let job = insert(
+        store,
+        1,
+        Operation::Start,
+        deadline,
+        t("2026-01-05T08:00:00Z"),
+    )
+    .await;
+    let claimed = claim(store, deadline, MINUTE, ExecutorId::random()).await;
+    let running = of(&claimed, 1);
+    store
+        .job_complete(JobCompleteParams {
+            id: running.id,
+            attempt: running.attempt,
+            now: t("2026-01-05T09:00:02Z"),
+            error: Some(error.to_owned()),
+            logs: vec![log],
+        })
+        .await
+        .unwrap();
+    job
+}
+
 async fn cancel(store: &PgStore, job: &Job, now: DateTime<Utc>) {
     let cancelled = store
         .job_cancel(JobCancelParams {
@@ -315,22 +342,10 @@ fn postgres_jobs_show_prints_every_field_and_the_logs() {
         let Some(db) = pg::test_db(2).await else {
             return;
         };
-        let store = &db.store;
-        let job = insert(
-            store,
-            1,
-            Operation::Start,
-            t("2026-01-05T09:00:00Z"),
-            t("2026-01-05T08:00:00Z"),
-        )
-        .await;
-        let executor = ExecutorId::random();
-        let claimed = claim(store, t("2026-01-05T09:00:00Z"), MINUTE, executor).await;
-        complete(
-            store,
-            &of(&claimed, 1),
-            t("2026-01-05T09:00:02Z"),
-            Some("adapter said no"),
+        let job = finished_start(
+            &db.store,
+            "adapter said no",
+            LogLine::info("started the workspace"),
         )
         .await;
 
@@ -376,34 +391,13 @@ fn postgres_jobs_show_and_list_escape_control_characters_from_the_table() {
         let Some(db) = pg::test_db(2).await else {
             return;
         };
-        let store = &db.store;
-        let job = insert(
-            store,
-            1,
-            Operation::Start,
-            t("2026-01-05T09:00:00Z"),
-            t("2026-01-05T08:00:00Z"),
-        )
-        .await;
-        let claimed = claim(
-            store,
-            t("2026-01-05T09:00:00Z"),
-            MINUTE,
-            ExecutorId::random(),
-        )
-        .await;
-        let running = of(&claimed, 1);
         // An adapter's text that would recolour, clear or forge lines on a terminal.
-        store
-            .job_complete(JobCompleteParams {
-                id: running.id,
-                attempt: running.attempt,
-                now: t("2026-01-05T09:00:02Z"),
-                error: Some("adapter \x1b[31msaid\x1b[0m no\u{9b}2J\u{7f}".to_owned()),
-                logs: vec![LogLine::info("line\nerror: forged \x1b[2J")],
-            })
-            .await
-            .unwrap();
+        let job = finished_start(
+            &db.store,
+            "adapter \x1b[31msaid\x1b[0m no\u{9b}2J\u{7f}",
+            LogLine::info("line\nerror: forged \x1b[2J"),
+        )
+        .await;
 
         let id = job.id.to_string();
         for args in [&["jobs", "show", &id][..], &["jobs", "list"][..]] {
